@@ -1,0 +1,100 @@
+/** The command line: flags -> options -> the API. No logic of its own. */
+import { cac } from "cac";
+import pc from "picocolors";
+import { isGuardError } from "./errors.js";
+import { redactUrl } from "./runner/driver.js";
+
+const VERSION = "0.1.0";
+
+function print(line = ""): void {
+  process.stdout.write(line + "\n");
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const cli = cac("drizzle-guard");
+
+  cli
+    .command("generate [...args]", "run drizzle-kit generate and rewrite the new migrations (other flags go to drizzle-kit)")
+    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
+    .allowUnknownOptions()
+    .action(async () => {
+      const { runGenerate } = await import("./commands.js");
+      const rest = argv.slice(argv.indexOf("generate") + 1);
+      const passthrough: string[] = [];
+      let config: string | undefined;
+      for (let i = 0; i < rest.length; i++) {
+        if (rest[i] === "--config") config = rest[++i];
+        else if (rest[i].startsWith("--config=")) config = rest[i].slice("--config=".length);
+        else passthrough.push(rest[i]);
+      }
+      process.exitCode = await runGenerate({ config, passthrough }, print);
+    });
+
+  cli
+    .command("rewrite", "rewrite every migration of an existing folder (the one-off legacy cleanup)")
+    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
+    .option("--out <dir>", "migrations folder (default: out from the config)")
+    .option("--dry-run", "print a diff and write nothing")
+    .action(async (o) => {
+      const { runRewrite } = await import("./commands.js");
+      process.exitCode = await runRewrite({ config: o.config, out: o.out, dryRun: !!o.dryRun }, print);
+    });
+
+  cli
+    .command("migrate", "apply pending migrations (CONCURRENTLY files statement by statement)")
+    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
+    .option("--out <dir>", "migrations folder (default: out from the config)")
+    .option("--url <url>", "PostgreSQL connection string (default: config dbCredentials or DATABASE_URL)")
+    .option("--pglite <dir>", "apply to a PGlite database in this folder (memory:// for a throwaway one)")
+    .option("--dry-run", "list what would be applied")
+    .option("--lock-timeout <duration>", "lock_timeout for each statement", { default: undefined })
+    .option("--statement-timeout <duration>", "statement_timeout for transactional files")
+    .option("--retries <n>", "retries after a lock timeout", { default: 5 })
+    .option("--lock-wait <seconds>", "how long to wait for another runner", { default: 600 })
+    .option("--allow-out-of-order", "apply migrations older than the newest applied one")
+    .action(async (o) => {
+      const { runMigrate } = await import("./commands.js");
+      process.exitCode = await runMigrate(o, print);
+    });
+
+  cli
+    .command("status", "applied / pending / edited / out-of-order per migration")
+    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
+    .option("--out <dir>", "migrations folder (default: out from the config)")
+    .option("--url <url>", "PostgreSQL connection string")
+    .option("--pglite <dir>", "a PGlite database folder")
+    .action(async (o) => {
+      const { runStatus } = await import("./commands.js");
+      process.exitCode = await runStatus(o, print);
+    });
+
+  cli.help();
+  cli.version(VERSION);
+  cli.parse(argv, { run: false });
+  if (!cli.matchedCommand) {
+    if (cli.args.length) {
+      process.stderr.write(`drizzle-guard: unknown command ${cli.args[0]}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (!cli.options.help && !cli.options.version) cli.outputHelp();
+    return;
+  }
+  await cli.runMatchedCommand();
+}
+
+/** One place for errors: expected ones print one message (exit 2 or theirs), others the stack. */
+export function handleError(e: unknown): void {
+  if (isGuardError(e)) {
+    process.stderr.write(pc.red("error: ") + redactUrl(e.format()) + "\n");
+    process.exitCode = e.exitCode;
+    return;
+  }
+  if (e instanceof Error && /Unknown option|missing required args|value is missing/i.test(e.message)) {
+    process.stderr.write(pc.red("error: ") + e.message + "\n");
+    process.exitCode = 2;
+    return;
+  }
+  process.stderr.write(pc.red("internal error: ") + redactUrl(e instanceof Error ? (e.stack ?? e.message) : String(e)) + "\n");
+  process.exitCode = 70;
+}

@@ -1,0 +1,148 @@
+/** Command bodies: load the config, call the API, print a report, return the exit code. */
+import { resolve } from "node:path";
+import pc from "picocolors";
+import { createTwoFilesPatch } from "diff";
+import { loadConfig, type ResolvedConfig } from "./config.js";
+import { GuardError } from "./errors.js";
+import { generate } from "./generate.js";
+import { rewriteFolder, type RewritePlan } from "./rewrite.js";
+import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
+import { migrate, type EntryStatus } from "./runner/migrate.js";
+
+type Print = (line?: string) => void;
+
+export function summarize(plan: RewritePlan, print: Print, verb = "rewrote"): void {
+  const changed = plan.entries.filter((e) => e.changedStatements > 0 || e.split || e.tags[0] !== e.oldTag);
+  const statements = plan.entries.reduce((n, e) => n + e.statements, 0);
+  const edited = plan.entries.reduce((n, e) => n + e.changedStatements, 0);
+  print(
+    `${verb} ${changed.length} of ${plan.entries.length} migration(s): ${edited} of ${statements} statement(s) changed` +
+      (plan.entries.some((e) => e.split) ? `, ${plan.entries.filter((e) => e.split).length} split` : ""),
+  );
+  for (const e of plan.entries) {
+    const arrow = e.tags.length === 1 && e.tags[0] === e.oldTag ? e.oldTag : `${e.oldTag} -> ${e.tags.join(", ")}`;
+    print(`  ${arrow}  (${e.changedStatements}/${e.statements} statements changed)`);
+    for (const n of e.notes) print(pc.yellow(`    note ${n.file}:${n.line}:${n.column}: ${n.message} [${n.transform}]`));
+  }
+}
+
+export function printDiff(plan: RewritePlan, print: Print): void {
+  for (const d of plan.diffs) {
+    const before = d.before?.text ?? "";
+    const after = d.after?.text ?? "";
+    if (d.before && d.after && before === after && d.before.path === d.after.path) continue;
+    const patch = createTwoFilesPatch(d.before ? `a/${d.before.path}` : "/dev/null", d.after ? `b/${d.after.path}` : "/dev/null", before, after, "", "", {
+      context: 3,
+    });
+    for (const line of patch.split("\n")) {
+      if (line.startsWith("===")) continue;
+      if (line.startsWith("+++") || line.startsWith("---")) print(pc.bold(line));
+      else if (line.startsWith("+")) print(pc.green(line));
+      else if (line.startsWith("-")) print(pc.red(line));
+      else if (line.startsWith("@@")) print(pc.cyan(line));
+      else print(line);
+    }
+  }
+}
+
+export async function runGenerate(o: { config?: string; passthrough: string[] }, print: Print): Promise<number> {
+  const config = await loadConfig({ config: o.config });
+  const r = await generate(config, o.passthrough);
+  if (!r.plan) {
+    print(r.drizzleKitExit === 0 ? "no schema changes: nothing generated" : `drizzle-kit generate exited ${r.drizzleKitExit}`);
+    return r.drizzleKitExit === 0 ? 0 : 2;
+  }
+  summarize(r.plan, print);
+  return 0;
+}
+
+export async function runRewrite(o: { config?: string; out?: string; dryRun: boolean }, print: Print): Promise<number> {
+  const config = await loadConfig({ config: o.config });
+  const out = o.out ? resolve(o.out) : config.out;
+  const plan = rewriteFolder(out, { dryRun: o.dryRun, naming: config.guard.naming });
+  if (o.dryRun) {
+    printDiff(plan, print);
+    summarize(plan, print, "would rewrite");
+    print(plan.unchanged ? "nothing to change" : "dry run: nothing written");
+    return 0;
+  }
+  summarize(plan, print);
+  if (plan.unchanged) print("already rewritten: nothing changed");
+  return 0;
+}
+
+interface ConnectOptions {
+  url?: string;
+  pglite?: string;
+}
+
+export async function openDriver(config: ResolvedConfig, o: ConnectOptions): Promise<{ driver: Driver; label: string; secrets: string[] }> {
+  if (o.pglite) {
+    const dir = o.pglite === "memory://" ? undefined : resolve(o.pglite);
+    return { driver: await openPglite(dir), label: `pglite ${o.pglite}`, secrets: [] };
+  }
+  let url = o.url;
+  if (!url && config.driver === "pglite") {
+    const dir = config.dbCredentials?.url;
+    return { driver: await openPglite(dir ? resolve(config.cwd, dir) : undefined), label: `pglite ${dir ?? "(memory)"}`, secrets: [] };
+  }
+  if (!url && config.dbCredentials) url = credentialsToUrl(config.dbCredentials);
+  url ??= process.env.DATABASE_URL;
+  if (!url) throw new GuardError("no database: pass --url, --pglite, set dbCredentials in the drizzle config, or DATABASE_URL");
+  const secret = passwordOf(url);
+  return { driver: await connectPg(url), label: redactUrl(url), secrets: secret ? [secret] : [] };
+}
+
+export async function runMigrate(o: any, print: Print): Promise<number> {
+  const config = await loadConfig({ config: o.config });
+  const out = o.out ? resolve(o.out) : config.out;
+  const { driver, label, secrets } = await openDriver(config, o);
+  try {
+    print(`${o.dryRun ? "checking" : "migrating"} ${label}`);
+    const r = await migrate({
+      driver,
+      out,
+      migrationsTable: config.migrationsTable,
+      migrationsSchema: config.migrationsSchema,
+      lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
+      statementTimeout: o.statementTimeout ?? config.guard.statementTimeout,
+      retries: Number(o.retries ?? 5),
+      lockWaitMs: Number(o.lockWait ?? 600) * 1000,
+      dryRun: !!o.dryRun,
+      allowOutOfOrder: !!o.allowOutOfOrder,
+      secrets,
+      log: print,
+    });
+    if (o.dryRun) return 0;
+    print(r.applied.length ? `applied ${r.applied.length} migration(s)` : "nothing pending");
+    return 0;
+  } finally {
+    await driver.close();
+  }
+}
+
+export function statusTable(statuses: EntryStatus[]): string[] {
+  const color = (s: EntryStatus["state"]) =>
+    s === "applied" ? pc.green(s) : s === "pending" ? pc.yellow(s) : pc.red(s);
+  return statuses.map((s) => `${color(s.state).padEnd(12 + (color(s.state).length - s.state.length))} ${s.tag}${s.nonTransactional ? "  (no transaction)" : ""}${s.detail ? `\n    ${s.detail}` : ""}`);
+}
+
+export async function runStatus(o: any, print: Print): Promise<number> {
+  const config = await loadConfig({ config: o.config });
+  const out = o.out ? resolve(o.out) : config.out;
+  const { driver, label } = await openDriver(config, o);
+  try {
+    const r = await migrate({
+      driver,
+      out,
+      migrationsTable: config.migrationsTable,
+      migrationsSchema: config.migrationsSchema,
+      dryRun: true,
+    });
+    print(`status of ${label}`);
+    for (const line of statusTable(r.statuses)) print(line);
+    return r.statuses.some((s) => s.state === "edited" || s.state === "out-of-order") ? 1 : 0;
+  } finally {
+    await driver.close();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Reads drizzle.config.ts (or .js/.mjs/.cjs/.json, or --config PATH) the way drizzle-kit does:
+ * the default export, paths relative to the working directory. TypeScript is loaded with jiti.
+ * An optional drizzle-guard.config.{ts,js,mjs,json} beside it holds drizzle-guard's own options.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, extname, join, resolve } from "node:path";
+import { GuardError } from "./errors.js";
+import type { Naming } from "./transform.js";
+
+export interface DbCredentials {
+  url?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  ssl?: unknown;
+}
+
+export interface GuardOptions {
+  naming: Naming;
+  lockTimeout: string;
+  statementTimeout: string;
+}
+
+export interface ResolvedConfig {
+  /** The config file that was read (absolute), or undefined when none was found. */
+  configPath?: string;
+  cwd: string;
+  out: string;
+  schema?: string | string[];
+  dialect: "postgresql";
+  driver?: string;
+  dbCredentials?: DbCredentials;
+  migrationsTable: string;
+  migrationsSchema: string;
+  prefix: string;
+  guard: GuardOptions;
+}
+
+const DEFAULT_NAMES = ["drizzle.config.ts", "drizzle.config.mts", "drizzle.config.js", "drizzle.config.mjs", "drizzle.config.cjs", "drizzle.config.json"];
+const GUARD_NAMES = ["drizzle-guard.config.ts", "drizzle-guard.config.js", "drizzle-guard.config.mjs", "drizzle-guard.config.json"];
+
+export const DEFAULT_GUARD: GuardOptions = { naming: "timestamp", lockTimeout: "5s", statementTimeout: "0" };
+
+async function loadModule(path: string): Promise<any> {
+  if (extname(path) === ".json") {
+    try {
+      return JSON.parse(readFileSync(path, "utf8"));
+    } catch (e: any) {
+      throw new GuardError(`malformed JSON: ${e.message}`, { file: path });
+    }
+  }
+  const { createJiti } = await import("jiti");
+  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
+  try {
+    const mod: any = await jiti.import(path);
+    return mod?.default ?? mod;
+  } catch (e: any) {
+    throw new GuardError(`cannot load ${path}: ${e.message}`, { file: path, cause: e });
+  }
+}
+
+export async function loadConfig(opts: { config?: string; cwd?: string } = {}): Promise<ResolvedConfig> {
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  let configPath: string | undefined;
+  if (opts.config) {
+    configPath = resolve(cwd, opts.config);
+    if (!existsSync(configPath)) throw new GuardError(`config file not found: ${opts.config}`);
+  } else {
+    configPath = DEFAULT_NAMES.map((n) => join(cwd, n)).find((p) => existsSync(p));
+  }
+  const raw: any = configPath ? await loadModule(configPath) : {};
+  if (!raw || typeof raw !== "object") throw new GuardError("the config has no default export object", { file: configPath });
+  const dialect = raw.dialect ?? "postgresql";
+  if (dialect !== "postgresql") {
+    throw new GuardError(`dialect "${dialect}" is not supported: drizzle-guard works with PostgreSQL only`, { file: configPath });
+  }
+  const guardPath = GUARD_NAMES.map((n) => join(configPath ? dirname(configPath) : cwd, n)).find((p) => existsSync(p));
+  const guardRaw: any = guardPath ? await loadModule(guardPath) : {};
+  const guard: GuardOptions = { ...DEFAULT_GUARD, ...(raw.guard ?? {}), ...(guardRaw ?? {}) };
+  if (guard.naming !== "timestamp" && guard.naming !== "timestamp-underscore") {
+    throw new GuardError(`naming must be "timestamp" or "timestamp-underscore", not ${JSON.stringify(guard.naming)}`, {
+      file: guardPath ?? configPath,
+    });
+  }
+  return {
+    configPath,
+    cwd,
+    out: resolve(cwd, raw.out ?? "drizzle"),
+    schema: raw.schema,
+    dialect: "postgresql",
+    driver: raw.driver,
+    dbCredentials: raw.dbCredentials,
+    migrationsTable: raw.migrations?.table ?? "__drizzle_migrations",
+    migrationsSchema: raw.migrations?.schema ?? "drizzle",
+    prefix: raw.migrations?.prefix ?? "index",
+    guard,
+  };
+}

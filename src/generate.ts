@@ -1,0 +1,64 @@
+/**
+ * `drizzle-guard generate`: runs the project's own `drizzle-kit generate` (stdio inherited, so its
+ * rename prompts work in a terminal), finds the journal entries it added and rewrites only those.
+ * New entries are found by comparing the journal before and after: drizzle-kit exits 0 on some
+ * failures, so its exit code alone proves nothing.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { GuardError } from "./errors.js";
+import { readFolder } from "./folder/folder.js";
+import { recoverFolder } from "./folder/write.js";
+import type { ResolvedConfig } from "./config.js";
+import { applyPlan, planRewrite, type RewritePlan } from "./rewrite.js";
+
+export function resolveDrizzleKit(cwd: string): string {
+  const require = createRequire(join(cwd, "noop.js"));
+  let pkg: string;
+  try {
+    pkg = require.resolve("drizzle-kit/package.json");
+  } catch {
+    throw new GuardError("drizzle-kit is not installed in this project", { hint: "npm install -D drizzle-kit" });
+  }
+  const bin = join(dirname(pkg), "bin.cjs");
+  if (!existsSync(bin)) throw new GuardError(`drizzle-kit at ${dirname(pkg)} has no bin.cjs`);
+  return bin;
+}
+
+export function runDrizzleKit(cwd: string, args: string[], stdio: "inherit" | "pipe" = "inherit"): Promise<number> {
+  const bin = resolveDrizzleKit(cwd);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolvePromise(signal ? 128 : (code ?? 1)));
+  });
+}
+
+export interface GenerateResult {
+  newTags: string[];
+  plan?: RewritePlan;
+  drizzleKitExit: number;
+}
+
+export async function generate(config: ResolvedConfig, passthrough: string[], opts: { stdio?: "inherit" | "pipe" } = {}): Promise<GenerateResult> {
+  recoverFolder(config.out);
+  const before = readFolder(config.out, { allowMissing: true });
+  const known = new Set(before.journal.entries.map((e) => e.tag));
+  const args = ["generate", ...(config.configPath ? ["--config", config.configPath] : []), ...passthrough];
+  const code = await runDrizzleKit(config.cwd, args, opts.stdio ?? "inherit");
+  if (!existsSync(join(config.out, "meta", "_journal.json"))) {
+    if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: code === 0 ? 2 : code });
+    return { newTags: [], drizzleKitExit: code };
+  }
+  const after = readFolder(config.out);
+  const newTags = after.journal.entries.map((e) => e.tag).filter((t) => !known.has(t));
+  if (newTags.length === 0) {
+    if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: 2 });
+    return { newTags, drizzleKitExit: code };
+  }
+  const plan = planRewrite(after, { newTags: new Set(newTags), only: new Set(newTags), naming: config.guard.naming });
+  applyPlan(plan);
+  return { newTags, plan, drizzleKitExit: code };
+}

@@ -1,0 +1,13 @@
+/** Programmatic API of drizzle-guard. */
+export { loadConfig, type ResolvedConfig, type GuardOptions } from "./config.js";
+export { GuardError } from "./errors.js";
+export { applyEdits, checkConflicts, type Edit } from "./engine.js";
+export { parseSql, type ParsedSql, type Statement, type Token } from "./sql/parse.js";
+export { rewriteSql, NON_TX_HEADER, type SqlRewrite, type SqlPart } from "./rewrite-sql.js";
+export { planRewrite, applyPlan, rewriteFolder, type RewritePlan, type RewriteOptions } from "./rewrite.js";
+export { generate, type GenerateResult } from "./generate.js";
+export { readFolder, type Folder, type Journal, type JournalEntry, type SumFile } from "./folder/folder.js";
+export { commitChange, recoverFolder } from "./folder/write.js";
+export { migrate, classify, loadMigrations, type MigrateOptions, type EntryStatus } from "./runner/migrate.js";
+export { connectPg, openPglite, redactUrl, type Driver } from "./runner/driver.js";
+export { transforms } from "../transforms/index.js";

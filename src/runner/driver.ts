@@ -1,0 +1,96 @@
+/**
+ * Database drivers for the runner: node-postgres for a server, PGlite for an embedded database.
+ * Both are imported lazily so commands that do not touch a database do not pay for them.
+ * Connection strings are never printed: use redactUrl() for anything shown to a person.
+ */
+import { GuardError } from "../errors.js";
+import type { DbCredentials } from "../config.js";
+
+export interface QueryResult {
+  rows: any[];
+}
+
+export interface Driver {
+  readonly kind: "pg" | "pglite";
+  /** One statement per call (extended protocol when params are given). */
+  query(sql: string, params?: unknown[]): Promise<QueryResult>;
+  /** The backend's process id (0 for PGlite). */
+  pid(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Replaces the password of a connection string (and of any URL in a message) with `***`. */
+export function redactUrl(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/?#\s@]*:)([^@\s]*)@/gi, "$1***@").replace(/(password=)([^\s&]+)/gi, "$1***");
+}
+
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = redactUrl(text);
+  for (const s of secrets) if (s && s.length >= 3) out = out.split(s).join("***");
+  return out;
+}
+
+export function credentialsToUrl(c: DbCredentials): string {
+  if (c.url) return c.url;
+  const user = c.user ? encodeURIComponent(c.user) + (c.password ? `:${encodeURIComponent(c.password)}` : "") + "@" : "";
+  return `postgres://${user}${c.host ?? "localhost"}:${c.port ?? 5432}/${encodeURIComponent(c.database ?? "postgres")}`;
+}
+
+export function passwordOf(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return u.password ? decodeURIComponent(u.password) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function connectPg(url: string, opts: { applicationName?: string } = {}): Promise<Driver> {
+  const pg = (await import("pg")).default;
+  const client = new pg.Client({ connectionString: url, application_name: opts.applicationName ?? "drizzle-guard" });
+  // An error event on an idle client must not crash the process; the next query reports it.
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+  } catch (e: any) {
+    const secret = passwordOf(url);
+    throw new GuardError(`cannot connect to ${redactUrl(url)}: ${redactSecrets(String(e.message ?? e), secret ? [secret] : [])}`, {
+      hint: "check the URL, that the server is running and that it accepts connections from here",
+    });
+  }
+  let backendPid: number | undefined;
+  return {
+    kind: "pg",
+    async query(sql, params) {
+      const r = await client.query(params ? { text: sql, values: params } : sql);
+      return { rows: Array.isArray(r) ? (r.at(-1)?.rows ?? []) : r.rows };
+    },
+    async pid() {
+      backendPid ??= (await client.query("select pg_backend_pid() as pid")).rows[0].pid as number;
+      return backendPid;
+    },
+    async close() {
+      await client.end().catch(() => undefined);
+    },
+  };
+}
+
+export async function openPglite(dir?: string): Promise<Driver> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const db = dir ? new PGlite(dir) : new PGlite();
+  await db.waitReady;
+  return {
+    kind: "pglite",
+    async query(sql, params) {
+      if (params) return { rows: (await db.query(sql, params)).rows };
+      const results = await db.exec(sql);
+      return { rows: results.at(-1)?.rows ?? [] };
+    },
+    async pid() {
+      return 0;
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}

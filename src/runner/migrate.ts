@@ -1,0 +1,315 @@
+/**
+ * The runner: applies the journal's pending migrations with drizzle's bookkeeping table
+ * (`drizzle.__drizzle_migrations(id, hash, created_at)`), so drizzle-kit and drizzle-guard can take
+ * turns on one database. A transactional file runs in one transaction together with its
+ * bookkeeping row; a `transaction=off` file runs statement by statement, each its own round trip,
+ * and its row is written after the last one. An advisory lock makes concurrent runners take turns.
+ */
+import { createHash } from "node:crypto";
+import { GuardError } from "../errors.js";
+import { readFolder, readSql, sha256, type Folder, type JournalEntry } from "../folder/folder.js";
+import { recoverFolder } from "../folder/write.js";
+import { parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
+import { quoteIdent, quoteLiteral, relKey, relSql } from "../sql/names.js";
+import { redactSecrets, type Driver } from "./driver.js";
+
+export interface MigrateOptions {
+  driver: Driver;
+  out: string;
+  migrationsTable?: string;
+  migrationsSchema?: string;
+  lockTimeout?: string;
+  statementTimeout?: string;
+  /** Retries after a lock timeout (55P03). */
+  retries?: number;
+  /** First backoff in ms (doubles each retry). */
+  backoffMs?: number;
+  /** How long to wait for another runner's advisory lock, in ms. */
+  lockWaitMs?: number;
+  dryRun?: boolean;
+  allowOutOfOrder?: boolean;
+  /** Secrets to redact from every message (e.g. the connection password). */
+  secrets?: string[];
+  log?: (line: string) => void;
+}
+
+export type EntryState = "applied" | "pending" | "edited" | "out-of-order";
+
+export interface EntryStatus {
+  tag: string;
+  when: number;
+  state: EntryState;
+  nonTransactional: boolean;
+  detail?: string;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  statuses: EntryStatus[];
+}
+
+interface Loaded {
+  folder: Folder;
+  files: Map<string, { text: string; parsed: ParsedSql; hash: string }>;
+}
+
+export function loadMigrations(out: string): Loaded {
+  recoverFolder(out);
+  const folder = readFolder(out);
+  const files = new Map<string, { text: string; parsed: ParsedSql; hash: string }>();
+  for (const e of folder.journal.entries) {
+    const text = readSql(folder, e.tag);
+    files.set(e.tag, { text, parsed: parseSql(text, `${e.tag}.sql`), hash: sha256(text) });
+  }
+  return { folder, files };
+}
+
+function tableSql(opts: MigrateOptions): string {
+  return `${quoteIdent(opts.migrationsSchema ?? "drizzle")}.${quoteIdent(opts.migrationsTable ?? "__drizzle_migrations")}`;
+}
+
+/** A stable 63-bit advisory lock key for one migrations table. */
+export function advisoryKey(schema: string, table: string): string {
+  const h = createHash("sha256").update(`drizzle-guard:${schema}.${table}`).digest();
+  return (h.readBigInt64BE(0) & 0x3fffffffffffffffn).toString();
+}
+
+interface AppliedRow {
+  id: number;
+  hash: string;
+  created_at: string | number | null;
+}
+
+async function readApplied(driver: Driver, opts: MigrateOptions): Promise<AppliedRow[] | null> {
+  const schema = opts.migrationsSchema ?? "drizzle";
+  const table = opts.migrationsTable ?? "__drizzle_migrations";
+  const exists = await driver.query(`select to_regclass($1) is not null as ok`, [`${quoteIdent(schema)}.${quoteIdent(table)}`]);
+  if (!exists.rows[0]?.ok) return null;
+  return (await driver.query(`select id, hash, created_at from ${tableSql(opts)} order by created_at, id`)).rows;
+}
+
+/** Classifies every journal entry against the bookkeeping rows. */
+export function classify(loaded: Loaded, rows: AppliedRow[]): EntryStatus[] {
+  const byWhen = new Map<number, AppliedRow[]>();
+  for (const r of rows) {
+    const w = Number(r.created_at);
+    byWhen.set(w, [...(byWhen.get(w) ?? []), r]);
+  }
+  const newest = rows.reduce((m, r) => Math.max(m, Number(r.created_at)), -Infinity);
+  const sum = new Map((loaded.folder.sum?.entries ?? []).map((s) => [s.tag, s]));
+  return loaded.folder.journal.entries.map((e: JournalEntry) => {
+    const f = loaded.files.get(e.tag)!;
+    const nonTransactional = f.parsed.nonTransactional;
+    const matches = byWhen.get(e.when);
+    if (matches && matches.length) {
+      const known = new Set([f.hash]);
+      const s = sum.get(e.tag);
+      // Earlier versions count only while the file is the one drizzle-guard wrote.
+      if (s && s.sha256 === f.hash) for (const h of s.rewrittenFrom) known.add(h);
+      if (matches.some((m) => known.has(m.hash))) return { tag: e.tag, when: e.when, state: "applied", nonTransactional };
+      return {
+        tag: e.tag,
+        when: e.when,
+        state: "edited",
+        nonTransactional,
+        detail: `${e.tag}.sql was changed after it was applied (the database recorded sha256 ${matches[0].hash.slice(0, 12)}…, the file is ${f.hash.slice(0, 12)}…)`,
+      };
+    }
+    if (e.when < newest) {
+      return {
+        tag: e.tag,
+        when: e.when,
+        state: "out-of-order",
+        nonTransactional,
+        detail: `${e.tag} is older than the newest applied migration and was never applied (drizzle-orm's migrator would skip it silently)`,
+      };
+    }
+    return { tag: e.tag, when: e.when, state: "pending", nonTransactional };
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function statementSql(p: ParsedSql, s: Statement): string {
+  return p.text.slice(s.start, s.end);
+}
+
+/** Sessions holding locks on the relations a statement touches, for the lock-timeout report. */
+async function blockers(driver: Driver, s: Statement): Promise<string[]> {
+  const rels: string[] = [];
+  const n = s.node;
+  if (n?.relation) rels.push(relSql(n.relation));
+  if (rels.length === 0) return [];
+  const r = await driver.query(
+    `select l.pid, l.mode, a.state, left(a.query, 200) as query
+       from pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where l.relation = to_regclass($1) and l.granted and l.pid <> pg_backend_pid()
+      order by l.pid`,
+    [rels[0]],
+  );
+  return r.rows.map((x) => `pid ${x.pid} holds ${x.mode} (${x.state ?? "?"}): ${String(x.query ?? "").replace(/\s+/g, " ")}`);
+}
+
+/** Drops an INVALID index left by an interrupted CREATE INDEX CONCURRENTLY of the same name. */
+async function repairInvalidIndex(driver: Driver, s: Statement, log: (l: string) => void): Promise<void> {
+  const n = s.node;
+  if (s.kind !== "IndexStmt" || !n.concurrent || !n.idxname) return;
+  const schema = n.relation?.schemaname;
+  const r = await driver.query(
+    `select n.nspname from pg_catalog.pg_index i
+       join pg_catalog.pg_class c on c.oid = i.indexrelid
+       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where c.relname = $1 and n.nspname = coalesce($2, current_schema()) and not i.indisvalid`,
+    [n.idxname, schema ?? null],
+  );
+  if (r.rows.length === 0) return;
+  const qualified = `${quoteIdent(r.rows[0].nspname)}.${quoteIdent(n.idxname)}`;
+  log(`  repairing: ${qualified} is INVALID (an earlier build was interrupted); dropping it to build it again`);
+  await driver.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified}`);
+}
+
+export class StatementError extends GuardError {}
+
+export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
+  const log = opts.log ?? (() => undefined);
+  const driver = opts.driver;
+  const secrets = opts.secrets ?? [];
+  const loaded = loadMigrations(opts.out);
+  const schema = opts.migrationsSchema ?? "drizzle";
+  const table = opts.migrationsTable ?? "__drizzle_migrations";
+  const key = advisoryKey(schema, table);
+  const lockTimeout = opts.lockTimeout ?? "5s";
+  const statementTimeout = opts.statementTimeout ?? "0";
+  const retries = opts.retries ?? 5;
+  const backoff = opts.backoffMs ?? 500;
+
+  if (opts.dryRun) {
+    const rows = (await readApplied(driver, opts)) ?? [];
+    const statuses = classify(loaded, rows);
+    for (const s of statuses) if (s.state !== "applied") log(`${s.state.padEnd(12)} ${s.tag}${s.detail ? `: ${s.detail}` : ""}`);
+    return { applied: [], statuses };
+  }
+
+  // Leader guard: one runner at a time per migrations table; the others wait, then find nothing pending.
+  const deadline = Date.now() + (opts.lockWaitMs ?? 10 * 60_000);
+  for (;;) {
+    const got = await driver.query(`select pg_try_advisory_lock(${key}) as ok`);
+    if (got.rows[0]?.ok) break;
+    if (Date.now() > deadline) {
+      throw new GuardError(`another runner holds the migration lock for ${schema}.${table}; gave up waiting`, {
+        hint: "raise --lock-wait, or find the other runner (pg_locks where locktype = 'advisory')",
+      });
+    }
+    await sleep(200);
+  }
+  const applied: string[] = [];
+  try {
+    await driver.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await driver.query(`CREATE TABLE IF NOT EXISTS ${tableSql(opts)} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`);
+    const rows = (await readApplied(driver, opts)) ?? [];
+    const statuses = classify(loaded, rows);
+    const edited = statuses.filter((s) => s.state === "edited");
+    if (edited.length) {
+      throw new GuardError(edited.map((e) => e.detail).join("\n"), {
+        file: `${edited[0].tag}.sql`,
+        hint: "restore the applied file (git checkout), and put the change in a new migration",
+      });
+    }
+    const late = statuses.filter((s) => s.state === "out-of-order");
+    if (late.length && !opts.allowOutOfOrder) {
+      throw new GuardError(late.map((e) => e.detail).join("\n"), {
+        file: `${late[0].tag}.sql`,
+        hint: "apply it with --allow-out-of-order, or regenerate it after the newer migrations",
+      });
+    }
+    for (const st of statuses) {
+      if (st.state !== "pending" && st.state !== "out-of-order") continue;
+      const f = loaded.files.get(st.tag)!;
+      log(`applying ${st.tag}${f.parsed.nonTransactional ? " (no transaction)" : ""}`);
+      const insertRow = `insert into ${tableSql(opts)} ("hash", "created_at") values (${quoteLiteral(f.hash)}, ${st.when})`;
+      if (!f.parsed.nonTransactional) {
+        await withRetries(driver, f.parsed, undefined, retries, backoff, log, secrets, async () => {
+          await driver.query("BEGIN");
+          try {
+            await driver.query(`SET LOCAL lock_timeout = ${quoteLiteral(lockTimeout)}`);
+            await driver.query(`SET LOCAL statement_timeout = ${quoteLiteral(statementTimeout)}`);
+            for (const s of f.parsed.statements) await runStatement(driver, f.parsed, s, secrets);
+            await driver.query(insertRow);
+            await driver.query("COMMIT");
+          } catch (e) {
+            await driver.query("ROLLBACK").catch(() => undefined);
+            throw e;
+          }
+        });
+      } else {
+        await driver.query(`SET lock_timeout = ${quoteLiteral(lockTimeout)}`);
+        await driver.query(`SET statement_timeout = 0`);
+        for (const s of f.parsed.statements) {
+          await withRetries(driver, f.parsed, s, retries, backoff, log, secrets, async () => {
+            await repairInvalidIndex(driver, s, log);
+            await runStatement(driver, f.parsed, s, secrets);
+          });
+        }
+        await driver.query(insertRow);
+        await driver.query(`RESET lock_timeout`);
+        await driver.query(`RESET statement_timeout`);
+      }
+      applied.push(st.tag);
+    }
+    return { applied, statuses: classify(loaded, (await readApplied(driver, opts)) ?? []) };
+  } finally {
+    await driver.query(`select pg_advisory_unlock(${key})`).catch(() => undefined);
+  }
+}
+
+async function runStatement(driver: Driver, parsed: ParsedSql, s: Statement, secrets: string[]): Promise<void> {
+  try {
+    await driver.query(statementSql(parsed, s));
+  } catch (e: any) {
+    if (e?.code === "55P03") throw Object.assign(e, { statement: s });
+    const pos = e?.position ? Number(e.position) : undefined;
+    const at = pos ? parsed.position(s.start + pos - 1) : { line: s.line, column: s.column };
+    throw new StatementError(
+      `${e?.code ? `[${e.code}] ` : ""}${redactSecrets(String(e?.message ?? e), secrets)}\n  in: ${firstLine(statementSql(parsed, s))}`,
+      { file: parsed.file, line: at.line, column: at.column, exitCode: 1, cause: e },
+    );
+  }
+}
+
+function firstLine(sql: string): string {
+  const line = sql.split("\n")[0];
+  return line.length > 160 ? line.slice(0, 157) + "..." : line + (sql.includes("\n") ? " ..." : "");
+}
+
+async function withRetries(
+  driver: Driver,
+  parsed: ParsedSql,
+  stmt: Statement | undefined,
+  retries: number,
+  backoff: number,
+  log: (l: string) => void,
+  secrets: string[],
+  fn: () => Promise<void>,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e: any) {
+      if (e?.code !== "55P03") throw e;
+      const s: Statement = e.statement ?? stmt ?? parsed.statements[0];
+      const who = await blockers(driver, s).catch(() => []);
+      const where = `${parsed.file}:${s.line}:${s.column}`;
+      if (attempt >= retries) {
+        throw new GuardError(
+          `lock timeout on ${relKey(s.node?.relation) || "a locked object"} after ${attempt + 1} attempts` +
+            (who.length ? `; blocked by:\n  ${who.map((w) => redactSecrets(w, secrets)).join("\n  ")}` : ""),
+          { file: parsed.file, line: s.line, column: s.column, exitCode: 1, hint: "end the blocking session or retry when it is done" },
+        );
+      }
+      const wait = backoff * 2 ** attempt;
+      log(`  lock timeout at ${where} (attempt ${attempt + 1}/${retries + 1}); retrying in ${wait} ms`);
+      for (const w of who) log(`    ${redactSecrets(w, secrets)}`);
+      await sleep(wait);
+    }
+  }
+}

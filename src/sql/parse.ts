@@ -1,0 +1,217 @@
+/**
+ * The only module that touches libpg-query.
+ *
+ * libpg-query reports every location as a UTF-8 *byte* offset into the query; JavaScript strings
+ * are indexed in UTF-16 code units. Both are converted here, once, so everything downstream
+ * (transforms, the edit engine, lint) works with plain string indices.
+ */
+import { loadModule, parseSync, scanSync, parsePlPgSQLSync } from "libpg-query";
+import { GuardError } from "../errors.js";
+
+await loadModule();
+
+export interface Token {
+  /** UTF-16 offsets into the file text, end exclusive. */
+  start: number;
+  end: number;
+  text: string;
+  /** libpg-query token name: IDENT, SCONST, SQL_COMMENT, C_COMMENT, ASCII_59 (;), UNKNOWN (keywords) ... */
+  kind: string;
+  /** NO_KEYWORD, UNRESERVED_KEYWORD, RESERVED_KEYWORD, ... */
+  keyword: string;
+  /** Upper-cased text for keywords, the raw text otherwise. */
+  upper: string;
+}
+
+/** A parsed statement: the libpg-query node plus its exact place in the text. */
+export interface Statement {
+  index: number;
+  /** Node type, e.g. "CreateStmt", "IndexStmt", "AlterTableStmt". */
+  kind: string;
+  /** The node's fields (the value under `kind`). */
+  node: any;
+  /** UTF-16 span of the statement text, from its first token to its last, excluding the `;`. */
+  start: number;
+  end: number;
+  /** Offset of the terminating `;`, or -1 when the statement is the last one and has none. */
+  semicolon: number;
+  /** Tokens of the statement (comments inside it included), in order. */
+  tokens: Token[];
+  text: string;
+  /** 1-based position of the statement's first token. */
+  line: number;
+  column: number;
+}
+
+export interface Directive {
+  /** `transaction`, `approve`, `phase`, ... : the word after `drizzle-guard:`. */
+  name: string;
+  args: string;
+  token: Token;
+  line: number;
+}
+
+export interface ParsedSql {
+  file: string;
+  text: string;
+  statements: Statement[];
+  /** Every token of the file, comments included. */
+  tokens: Token[];
+  /** `-- drizzle-guard: <name> <args>` comments, in order. */
+  directives: Directive[];
+  /** True when the file carries the `-- drizzle-guard: transaction=off` header. */
+  nonTransactional: boolean;
+  /** Converts a UTF-16 offset into a 1-based line and column. */
+  position(offset: number): { line: number; column: number };
+  /** Converts a byte offset reported by libpg-query (a node's `location`) into a UTF-16 offset. */
+  offset(byteOffset: number): number;
+}
+
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
+/** Maps UTF-8 byte offsets of `text` to UTF-16 offsets. Identity for ASCII text. */
+export function byteToUtf16Mapper(text: string): (byteOffset: number) => number {
+  if (ASCII_ONLY.test(text)) return (b) => b;
+  const map: number[] = [];
+  let byte = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    let width: number;
+    if (code < 0x80) width = 1;
+    else if (code < 0x800) width = 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      // A surrogate pair is one 4-byte code point: both UTF-16 units start at the same byte run.
+      for (let k = 0; k < 4; k++) map[byte + k] = i;
+      byte += 4;
+      i++;
+      continue;
+    } else width = 3;
+    for (let k = 0; k < width; k++) map[byte + k] = i;
+    byte += width;
+  }
+  map[byte] = text.length;
+  return (b) => (b >= byte ? text.length : map[b]);
+}
+
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+export function positionOf(starts: number[], offset: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - starts[lo] + 1 };
+}
+
+const DIRECTIVE = /^--\s*drizzle-guard:\s*([a-z][\w-]*)(?:[=\s]\s*(.*))?$/i;
+
+/**
+ * Parses a SQL file. Throws a GuardError with `file:line:col` and PostgreSQL's message when the
+ * text is not valid SQL.
+ */
+export function parseSql(text: string, file = "<sql>"): ParsedSql {
+  const starts = lineStarts(text);
+  const position = (offset: number) => positionOf(starts, offset);
+  const toUtf16 = byteToUtf16Mapper(text);
+
+  let ast: { stmts?: Array<{ stmt: Record<string, any>; stmt_location?: number; stmt_len?: number }> };
+  try {
+    ast = parseSync(text) as any;
+  } catch (e: any) {
+    const cursor = typeof e?.sqlDetails?.cursorPosition === "number" ? e.sqlDetails.cursorPosition : 0;
+    const at = position(toUtf16(Math.max(0, cursor)));
+    throw new GuardError(String(e?.sqlDetails?.message ?? e?.message ?? e), { file, line: at.line, column: at.column, cause: e });
+  }
+
+  const rawTokens = text.trim() === "" ? [] : scanSync(text).tokens;
+  const tokens: Token[] = rawTokens.map((t) => {
+    const start = toUtf16(t.start);
+    const end = toUtf16(t.end);
+    const tokenText = text.slice(start, end);
+    const keyword = t.keywordName ?? "NO_KEYWORD";
+    return {
+      start,
+      end,
+      text: tokenText,
+      kind: t.tokenName,
+      keyword,
+      upper: keyword === "NO_KEYWORD" ? tokenText : tokenText.toUpperCase(),
+    };
+  });
+
+  const statements: Statement[] = [];
+  let ti = 0;
+  const stmts = ast.stmts ?? [];
+  for (let i = 0; i < stmts.length; i++) {
+    const raw = stmts[i];
+    const kind = Object.keys(raw.stmt)[0];
+    const byteStart = raw.stmt_location ?? 0;
+    const byteEnd = raw.stmt_len ? byteStart + raw.stmt_len : Number.POSITIVE_INFINITY;
+    const from = toUtf16(byteStart);
+    const to = byteEnd === Number.POSITIVE_INFINITY ? text.length : toUtf16(byteEnd);
+    // The first real token at or after the reported location (PostgreSQL may include comments).
+    while (ti < tokens.length && (tokens[ti].start < from || isComment(tokens[ti]))) ti++;
+    const own: Token[] = [];
+    let semicolon = -1;
+    while (ti < tokens.length) {
+      const t = tokens[ti];
+      if (t.kind === "ASCII_59" && t.start >= to) {
+        semicolon = t.start;
+        ti++;
+        break;
+      }
+      if (t.start >= to && !isComment(t)) break;
+      if (t.start >= to && isComment(t)) {
+        // A comment between the statement's end and its `;` (rare): not part of the statement.
+        ti++;
+        continue;
+      }
+      own.push(t);
+      ti++;
+    }
+    while (own.length && isComment(own[own.length - 1])) own.pop();
+    if (own.length === 0) continue;
+    const start = own[0].start;
+    const end = own[own.length - 1].end;
+    const at = position(start);
+    statements.push({
+      index: statements.length,
+      kind,
+      node: raw.stmt[kind],
+      start,
+      end,
+      semicolon,
+      tokens: own,
+      text: text.slice(start, end),
+      line: at.line,
+      column: at.column,
+    });
+  }
+
+  const directives: Directive[] = [];
+  for (const t of tokens) {
+    if (t.kind !== "SQL_COMMENT") continue;
+    const m = DIRECTIVE.exec(t.text.trimEnd());
+    if (m) directives.push({ name: m[1].toLowerCase(), args: (m[2] ?? "").trim(), token: t, line: position(t.start).line });
+  }
+  const nonTransactional = directives.some((d) => d.name === "transaction" && /^off\b/i.test(d.args));
+
+  return { file, text, statements, tokens, directives, nonTransactional, position, offset: toUtf16 };
+}
+
+export function isComment(t: Token): boolean {
+  return t.kind === "SQL_COMMENT" || t.kind === "C_COMMENT";
+}
+
+/** Parses a PL/pgSQL function body (used to check that generated DO blocks are valid). */
+export function parsePlpgsqlBlock(body: string): unknown {
+  return parsePlPgSQLSync(`CREATE FUNCTION drizzle_guard_check() RETURNS void LANGUAGE plpgsql AS $dg_check$${body}$dg_check$;`);
+}
+

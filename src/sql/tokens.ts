@@ -1,0 +1,74 @@
+/** Helpers to place edits from tokens. Pure; offsets are UTF-16. */
+import { isComment, type Token } from "./parse.js";
+
+/** Tokens without comments. */
+export function code(tokens: readonly Token[]): Token[] {
+  return tokens.filter((t) => !isComment(t));
+}
+
+export function isWord(t: Token | undefined, word: string): boolean {
+  return !!t && t.keyword !== "NO_KEYWORD" && t.upper === word;
+}
+
+/** Index of the first keyword token `word` at or after `from`, or -1. */
+export function findWord(tokens: readonly Token[], word: string, from = 0): number {
+  for (let i = from; i < tokens.length; i++) if (isWord(tokens[i], word)) return i;
+  return -1;
+}
+
+/**
+ * Matches `words` in order starting at tokens[from]; a word ending in `?` is optional.
+ * Returns the index of the last matched token, or -1.
+ */
+export function matchWords(tokens: readonly Token[], from: number, words: readonly string[]): number {
+  let i = from;
+  let last = -1;
+  for (const w of words) {
+    const optional = w.endsWith("?");
+    const word = optional ? w.slice(0, -1) : w;
+    if (isWord(tokens[i], word)) {
+      last = i;
+      i++;
+    } else if (!optional) return -1;
+  }
+  return last;
+}
+
+/** Index of the token that starts at `offset`, or -1. */
+export function tokenAt(tokens: readonly Token[], offset: number): number {
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i].start === offset) return i;
+    if (tokens[i].start > offset) break;
+  }
+  return -1;
+}
+
+/** Given the index of a name's first token, the index just past `a`, `a.b` or `a.b.c`. */
+export function skipQualifiedName(tokens: readonly Token[], i: number): number {
+  let j = i + 1;
+  while (tokens[j]?.text === "." && tokens[j + 1]) j += 2;
+  return j;
+}
+
+/** Splits tokens[from..] on commas at parenthesis depth 0. */
+export function splitTopLevel(tokens: readonly Token[], from: number): Token[][] {
+  const groups: Token[][] = [[]];
+  let depth = 0;
+  for (let i = from; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.text === "(" || t.text === "[") depth++;
+    else if (t.text === ")" || t.text === "]") depth--;
+    if (depth === 0 && t.text === ",") groups.push([]);
+    else groups[groups.length - 1].push(t);
+  }
+  return groups;
+}
+
+/** A dollar-quote tag that does not occur in `text`. */
+export function dollarTag(text: string): string {
+  if (!text.includes("$$")) return "$$";
+  for (let n = 0; ; n++) {
+    const tag = n === 0 ? "$dg$" : `$dg${n}$`;
+    if (!text.includes(tag)) return tag;
+  }
+}

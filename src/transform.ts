@@ -1,0 +1,64 @@
+/** Types shared by transforms, the registry and the rewrite pipeline. Transforms are pure. */
+import type { Edit } from "./engine.js";
+import type { ParsedSql, Statement } from "./sql/parse.js";
+
+export type { Edit };
+
+export interface TransformMeta {
+  /** Equals the file name in transforms/, the fixtures folder and the section in docs/transforms.md. */
+  id: string;
+  description: string;
+  /** Where the rule is documented. */
+  docs: string;
+}
+
+export interface Note {
+  statement: number;
+  transform: string;
+  message: string;
+}
+
+export interface TransformContext {
+  sql: ParsedSql;
+  /** Relations created by CREATE TABLE in this file, as `schema.name` (unqualified = public). */
+  createdTables: ReadonlySet<string>;
+  /** Index names (`schema.name`) created in this file on tables created in this file. */
+  indexesOnCreatedTables: ReadonlySet<string>;
+  /** Relations dropped by DROP TABLE in this file, with the index of the dropping statement. */
+  droppedTables: ReadonlyMap<string, number>;
+}
+
+export interface TransformResult {
+  edits: Edit[];
+  /** Statements that cannot run inside a transaction (CREATE/DROP INDEX CONCURRENTLY, ...). */
+  nonTransactional?: number[];
+  /** Statements left as they are, with the reason (reported, never silently changed). */
+  notes?: Note[];
+}
+
+export interface StatementTransform {
+  kind: "statement";
+  meta: TransformMeta;
+  apply(ctx: TransformContext): TransformResult;
+}
+
+/** One journal entry as a folder transform sees it. */
+export interface EntryName {
+  tag: string;
+  when: number;
+  /** Entries written before this run keep their `when` (a deployed database depends on it). */
+  existing: boolean;
+}
+
+export interface FolderTransform {
+  kind: "folder";
+  meta: TransformMeta;
+  /** Returns the new tag and `when` of every entry, in order. */
+  apply(entries: readonly EntryName[], options: { naming: Naming }): Array<{ tag: string; when: number }>;
+}
+
+export type Naming = "timestamp" | "timestamp-underscore";
+
+export type Transform = StatementTransform | FolderTransform;
+
+export type { ParsedSql, Statement };
