@@ -18,7 +18,8 @@ export function resolveDrizzleKit(cwd: string): string {
   const require = createRequire(join(cwd, "noop.js"));
   let pkg: string;
   try {
-    pkg = require.resolve("drizzle-kit/package.json");
+    // package.json is not exported: resolve the main entry, which sits beside bin.cjs.
+    pkg = require.resolve("drizzle-kit");
   } catch {
     throw new GuardError("drizzle-kit is not installed in this project", { hint: "npm install -D drizzle-kit" });
   }

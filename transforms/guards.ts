@@ -20,7 +20,7 @@ const IDEMPOTENT = new Set([
 
 /** ALTER TABLE subcommands that can be repeated without error. */
 const IDEMPOTENT_CMDS = new Set([
-  "AT_AlterColumnType", "AT_ColumnDefault", "AT_CookedColumnDefault", "AT_SetNotNull", "AT_DropNotNull",
+  "AT_ColumnDefault", "AT_CookedColumnDefault", "AT_SetNotNull", "AT_DropNotNull",
   "AT_EnableRowSecurity", "AT_DisableRowSecurity", "AT_ForceRowSecurity", "AT_NoForceRowSecurity", "AT_SetIdentity",
   "AT_SetStatistics", "AT_SetOptions", "AT_ResetOptions", "AT_SetStorage", "AT_SetCompression", "AT_ClusterOn",
   "AT_DropCluster", "AT_ReplicaIdentity", "AT_ValidateConstraint", "AT_SetRelOptions", "AT_ResetRelOptions",
@@ -87,6 +87,44 @@ function constraintMissing(rel: RangeVar, conname: string): string {
   return `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = ${regclass(rel)} AND conname = ${quoteLiteral(conname)})`;
 }
 
+/**
+ * The atttypmod PostgreSQL stores for a type name, or undefined when drizzle-guard cannot tell.
+ * (varchar/char: n + 4; numeric: (p << 16 | s) + 4; time/timestamp/bit: the number; none: -1.)
+ */
+function typmodOf(base: string, mods: number[]): number | undefined {
+  if (mods.length === 0) return base === "bpchar" || base === "interval" ? undefined : -1;
+  switch (base) {
+    case "varchar":
+    case "bpchar":
+      return mods.length === 1 ? mods[0] + 4 : undefined;
+    case "numeric":
+      return mods.length <= 2 ? ((mods[0] << 16) | (mods[1] ?? 0)) + 4 : undefined;
+    case "timestamp":
+    case "timestamptz":
+    case "time":
+    case "timetz":
+    case "bit":
+    case "varbit":
+      return mods.length === 1 ? mods[0] : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** "Column does not have this type yet", for ALTER COLUMN ... SET DATA TYPE (repeating it can fail, e.g. once a view uses the column). */
+function typeDiffers(rel: RangeVar, column: string, typeName: any): string | undefined {
+  const names = nameList(typeName?.names);
+  const mods: number[] = (typeName?.typmods ?? []).map((m: any) => m?.A_Const?.ival?.ival);
+  if (!names.length || mods.some((m) => typeof m !== "number")) return undefined;
+  const typmod = typmodOf(names[names.length - 1], mods);
+  if (typmod === undefined) return undefined;
+  const type = listSql(names) + "[]".repeat((typeName.arrayBounds ?? []).length);
+  return (
+    `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = ${regclass(rel)} AND attname = ${quoteLiteral(column)}` +
+    ` AND atttypid = to_regtype(${quoteLiteral(type)}) AND atttypmod = ${typmod})`
+  );
+}
+
 function guardDrop(s: Statement, c: Collector): void {
   const n = s.node;
   if (n.missing_ok) return;
@@ -146,6 +184,12 @@ function guardAlterTable(s: Statement, ctx: TransformContext, c: Collector): voi
         const name = cmd.def?.Constraint?.conname;
         if (name) conditions.push(constraintMissing(rel, name));
         else c.note(s, "unnamed constraint cannot be checked in the catalog; left as is");
+        break;
+      }
+      case "AT_AlterColumnType": {
+        const condition = typeDiffers(rel, cmd.name, cmd.def?.ColumnDef?.typeName);
+        if (condition) conditions.push(condition);
+        else c.note(s, "SET DATA TYPE to a type whose modifiers drizzle-guard cannot compare; left without a guard");
         break;
       }
       case "AT_AddIdentity":

@@ -1,0 +1,191 @@
+/**
+ * End to end on the bundled example project (enums, FKs, indexes, a unique expression index,
+ * checks, a composite PK, identity columns, a sequence, a second pgSchema, a view, a policy)
+ * across five successive schema changes, each generated with `drizzle-guard generate`.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFolder } from "../src/folder/folder.js";
+import { connectPg, openPglite, type Driver } from "../src/runner/driver.js";
+import { migrate } from "../src/runner/migrate.js";
+import { rewriteSql } from "../src/rewrite-sql.js";
+import { applyFile } from "./helpers/apply.js";
+import { createTestDb, PG_URL, type TestDb } from "./helpers/pg.js";
+import { drizzleKit, makeProject, ROOT, run, tree, useSchema } from "./helpers/project.js";
+
+const VERSIONS = ["v1", "v2", "v3", "v4", "v5"];
+const JUDGED_RULES = ["prefer-robust-stmts", "require-concurrent-index-creation", "require-concurrent-index-deletion"];
+
+let dir: string;
+let out: string;
+const generated: string[][] = [];
+
+beforeAll(() => {
+  dir = makeProject();
+  out = join(dir, "drizzle");
+  for (const v of VERSIONS) {
+    useSchema(dir, v);
+    const before = new Set(existsSync(out) ? readdirSync(out) : []);
+    const r = run(dir, ["generate", "--name", v]);
+    if (r.status !== 0) throw new Error(`generate ${v} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    generated.push(readdirSync(out).filter((f) => f.endsWith(".sql") && !before.has(f)));
+  }
+}, 300_000);
+
+function sqlFiles(): string[] {
+  return readdirSync(out)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
+}
+
+describe("drizzle-guard generate on the example project", () => {
+  it("writes only timestamped files, with journal and snapshots consistent", () => {
+    const folder = readFolder(out);
+    const tags = folder.journal.entries.map((e) => e.tag);
+    expect(tags.every((t) => /^\d{14}_[A-Za-z0-9_-]+$/.test(t))).toBe(true);
+    expect(sqlFiles()).toEqual(tags.map((t) => `${t}.sql`));
+    expect([...tags].sort()).toEqual(tags);
+    const whens = folder.journal.entries.map((e) => e.when);
+    for (let i = 1; i < whens.length; i++) expect(whens[i]).toBeGreaterThan(whens[i - 1]);
+    expect(folder.journal.entries.map((e) => e.idx)).toEqual(tags.map((_, i) => i));
+    // One snapshot per entry, named by the tag's timestamp, chained by id/prevId in journal order.
+    expect(folder.snapshots).toEqual(tags.map((t) => `${t.slice(0, 14)}_snapshot.json`));
+    let prev = "00000000-0000-0000-0000-000000000000";
+    for (const s of folder.snapshots) {
+      const snap = JSON.parse(readFileSync(join(out, "meta", s), "utf8"));
+      expect(snap.prevId).toBe(prev);
+      prev = snap.id;
+    }
+  });
+
+  it("splits CONCURRENTLY index changes into their own non-transactional entries", () => {
+    // v2 creates indexes on existing tables and drops one: two entries. v1 (all new tables) one.
+    expect(generated[0]).toHaveLength(1);
+    expect(generated[1]).toHaveLength(2);
+    const concurrent = generated[1].find((f) => f.includes("_concurrent"))!;
+    const text = readFileSync(join(out, concurrent), "utf8");
+    expect(text.startsWith("-- drizzle-guard: transaction=off\n")).toBe(true);
+    expect(text).toContain('CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_name_idx"');
+    expect(text).toContain('DROP INDEX CONCURRENTLY IF EXISTS "orders_user_id_idx"');
+    const tx = readFileSync(join(out, generated[1].find((f) => !f.includes("_concurrent"))!), "utf8");
+    expect(tx).not.toContain("CONCURRENTLY");
+    // The intermediate snapshot does not have the indexes the concurrent part builds.
+    const folder = readFolder(out);
+    const i = folder.journal.entries.findIndex((e) => `${e.tag}.sql` === concurrent);
+    const mid = JSON.parse(readFileSync(join(out, "meta", folder.snapshots[i - 1]), "utf8"));
+    const last = JSON.parse(readFileSync(join(out, "meta", folder.snapshots[i]), "utf8"));
+    expect(Object.keys(mid.tables["public.users"].indexes)).toEqual(["users_email_lower_idx"]);
+    expect(Object.keys(mid.tables["public.orders"].indexes)).toEqual(["orders_user_id_idx"]);
+    expect(Object.keys(last.tables["public.users"].indexes).sort()).toEqual(["users_email_lower_idx", "users_name_idx"]);
+  });
+
+  it("leaves nothing for drizzle-kit generate to do, and a second rewrite changes nothing", () => {
+    const before = tree(out);
+    const r = drizzleKit(dir, ["generate"]);
+    expect(r.stdout).toContain("No schema changes");
+    expect(tree(out)).toEqual(before);
+    const again = run(dir, ["rewrite"]);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain("already rewritten: nothing changed");
+    expect(tree(out)).toEqual(before);
+    const gen = run(dir, ["generate"]);
+    expect(gen.status).toBe(0);
+    expect(gen.stdout).toContain("no schema changes");
+    expect(tree(out)).toEqual(before);
+  });
+
+  it("is a fixed point: rewriting any output again changes nothing", () => {
+    for (const f of sqlFiles()) {
+      const text = readFileSync(join(out, f), "utf8");
+      const r = rewriteSql(text, f, { split: true });
+      expect(r.parts.map((p) => p.text)).toEqual([text]);
+    }
+  });
+
+  it("passes squawk (independent judge): no prefer-robust-stmts or require-concurrent-index-* findings", () => {
+    const squawk = join(ROOT, "node_modules", ".bin", "squawk");
+    const findings: string[] = [];
+    for (const f of sqlFiles()) {
+      const text = readFileSync(join(out, f), "utf8");
+      // Transactional files run inside a transaction (drizzle-guard migrate, drizzle's migrator).
+      const args = text.startsWith("-- drizzle-guard: transaction=off") ? [] : ["--assume-in-transaction"];
+      const r = spawnSync(squawk, [...args, "--reporter", "json", join(out, f)], { encoding: "utf8" });
+      const report = JSON.parse(r.stdout || "[]") as Array<{ rule_name: string; line: number }>;
+      expect(Array.isArray(report)).toBe(true);
+      for (const v of report) if (JUDGED_RULES.includes(v.rule_name)) findings.push(`${f}:${v.line} ${v.rule_name}`);
+    }
+    expect(findings).toEqual([]);
+  });
+
+  it("squawk does flag the raw drizzle-kit output (the judge can fail)", () => {
+    const squawk = join(ROOT, "node_modules", ".bin", "squawk");
+    const raw = join(ROOT, "fixtures", "corpus", "shop", "0001_billing.sql");
+    const judge = (args: string[]) =>
+      new Set((JSON.parse(spawnSync(squawk, [...args, "--reporter", "json", raw], { encoding: "utf8" }).stdout) as Array<{ rule_name: string }>).map((v) => v.rule_name));
+    const inTx = judge(["--assume-in-transaction"]);
+    expect(inTx.has("require-concurrent-index-creation")).toBe(true);
+    expect(inTx.has("require-concurrent-index-deletion")).toBe(true);
+    expect(judge([]).has("prefer-robust-stmts")).toBe(true);
+  });
+});
+
+async function applyTwice(driver: Driver): Promise<void> {
+  for (const f of sqlFiles()) {
+    const text = readFileSync(join(out, f), "utf8");
+    await applyFile(driver, text, f);
+    await applyFile(driver, text, f);
+  }
+}
+
+async function catalog(driver: Driver): Promise<unknown[]> {
+  return (
+    await driver.query(
+      `select table_schema, table_name, column_name, data_type, is_nullable, column_default
+         from information_schema.columns where table_schema in ('public', 'billing') order by 1, 2, 3`,
+    )
+  ).rows;
+}
+
+describe("rewritten files applied twice on PGlite", () => {
+  it("every file applies, then applies again, without error; migrate then finds nothing pending", async () => {
+    const db = await openPglite();
+    try {
+      await applyTwice(db);
+      const fresh = await openPglite();
+      try {
+        const r = await migrate({ driver: fresh, out });
+        expect(r.applied).toHaveLength(sqlFiles().length);
+        expect(await catalog(fresh)).toEqual(await catalog(db));
+        const again = await migrate({ driver: fresh, out });
+        expect(again.applied).toEqual([]);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe.skipIf(!PG_URL)("rewritten files applied twice on PostgreSQL 15", () => {
+  let testDb: TestDb;
+  beforeAll(async () => {
+    testDb = await createTestDb("e2e");
+  });
+  afterAll(async () => {
+    await testDb?.drop();
+  });
+  it("every file applies, then applies again, without error", async () => {
+    const driver = await connectPg(testDb.url);
+    try {
+      const version = (await driver.query("show server_version_num")).rows[0].server_version_num;
+      expect(Number(version)).toBeGreaterThanOrEqual(150000);
+      await applyTwice(driver);
+      expect((await catalog(driver)).length).toBeGreaterThan(10);
+    } finally {
+      await driver.close();
+    }
+  });
+});
