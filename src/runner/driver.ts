@@ -58,6 +58,10 @@ export async function connectPg(url: string, opts: { applicationName?: string } 
       hint: "check the URL, that the server is running and that it accepts connections from here",
     });
   }
+  // PostgreSQL 14+: a statement whose client went away (a killed runner) is cancelled instead of
+  // running on; an interrupted CREATE INDEX CONCURRENTLY then leaves an INVALID index that the
+  // next run repairs, rather than a build nobody waits for.
+  await client.query("SET client_connection_check_interval = '1s'").catch(() => undefined);
   let backendPid: number | undefined;
   return {
     kind: "pg",

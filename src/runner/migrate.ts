@@ -212,6 +212,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     if (edited.length) {
       throw new GuardError(edited.map((e) => e.detail).join("\n"), {
         file: `${edited[0].tag}.sql`,
+        exitCode: 1,
         hint: "restore the applied file (git checkout), and put the change in a new migration",
       });
     }
@@ -219,6 +220,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     if (late.length && !opts.allowOutOfOrder) {
       throw new GuardError(late.map((e) => e.detail).join("\n"), {
         file: `${late[0].tag}.sql`,
+        exitCode: 1,
         hint: "apply it with --allow-out-of-order, or regenerate it after the newer migrations",
       });
     }
