@@ -54,9 +54,10 @@ export function applyEdits(text: string, edits: readonly Edit[], from = 0, to = 
     if (e.start < from || e.end > to || e.start > e.end) {
       throw new GuardError(`edit [${e.start},${e.end}) by ${e.by ?? "?"} is outside [${from},${to})`, { file, exitCode: 70 });
     }
-    // appendLeft keeps call order among inserts at one offset.
-    if (e.start === e.end) s.appendLeft(e.start - from, e.text);
-    else s.overwrite(e.start - from, e.end - from, e.text);
   }
+  // Replacements first: an overwrite drops what was already appended at its end boundary.
+  for (const e of edits) if (e.start !== e.end) s.overwrite(e.start - from, e.end - from, e.text);
+  // appendLeft keeps call order among inserts at one offset.
+  for (const e of edits) if (e.start === e.end) s.appendLeft(e.start - from, e.text);
   return s.toString();
 }

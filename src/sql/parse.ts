@@ -123,10 +123,11 @@ export function parseSql(text: string, file = "<sql>"): ParsedSql {
 
   let ast: { stmts?: Array<{ stmt: Record<string, any>; stmt_location?: number; stmt_len?: number }> };
   try {
-    ast = parseSync(text) as any;
+    ast = isBlank(text) ? { stmts: [] } : (parseSync(text) as any);
   } catch (e: any) {
+    // Unlike node locations, PostgreSQL's error cursor counts characters (code points), 0-based here.
     const cursor = typeof e?.sqlDetails?.cursorPosition === "number" ? e.sqlDetails.cursorPosition : 0;
-    const at = position(toUtf16(Math.max(0, cursor)));
+    const at = position(codePointToUtf16(text, Math.max(0, cursor)));
     throw new GuardError(String(e?.sqlDetails?.message ?? e?.message ?? e), { file, line: at.line, column: at.column, cause: e });
   }
 
@@ -204,6 +205,21 @@ export function parseSql(text: string, file = "<sql>"): ParsedSql {
   const nonTransactional = directives.some((d) => d.name === "transaction" && /^off\b/i.test(d.args));
 
   return { file, text, statements, tokens, directives, nonTransactional, position, offset: toUtf16 };
+}
+
+/** Only whitespace and comments (libpg-query refuses an empty query). */
+function isBlank(text: string): boolean {
+  return /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*$/.test(text);
+}
+
+/** The UTF-16 offset of the `n`th code point of `text`. */
+export function codePointToUtf16(text: string, n: number): number {
+  let i = 0;
+  for (let k = 0; k < n && i < text.length; k++) {
+    const c = text.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
+  }
+  return i;
 }
 
 export function isComment(t: Token): boolean {
