@@ -52,6 +52,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option("--retries <n>", "retries after a lock timeout", { default: 5 })
     .option("--lock-wait <seconds>", "how long to wait for another runner", { default: 600 })
     .option("--allow-out-of-order", "apply migrations older than the newest applied one")
+    .option("--phase <phase>", "expand: stop before the first contract-phase file")
     .action(async (o) => {
       const { runMigrate } = await import("./commands.js");
       process.exitCode = await runMigrate(o, print);

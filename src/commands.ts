@@ -8,8 +8,26 @@ import { generate } from "./generate.js";
 import { rewriteFolder, type RewritePlan } from "./rewrite.js";
 import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
 import { migrate, type EntryStatus } from "./runner/migrate.js";
+import { approveDirective, findForbidden, type ConfigApproval } from "./lint/forbidden.js";
+import { parseSql } from "./sql/parse.js";
 
 type Print = (line?: string) => void;
+
+export function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print): void {
+  const blocked = new Set<string>();
+  for (const e of plan.entries) {
+    for (const tag of e.tags) {
+      const d = plan.diffs.find((x) => x.after?.path === `${tag}.sql`);
+      if (!d?.after) continue;
+      for (const f of findForbidden(parseSql(d.after.text, d.after.path), approvals)) {
+        if (f.approved) continue;
+        blocked.add(f.rule);
+        print(pc.red(`  blocked ${d.after.path}:${f.line}:${f.column}: ${f.rule} (${f.target}): approve with ${approveDirective(f.rule)}`));
+      }
+    }
+  }
+  print(blocked.size ? pc.red(`VERDICT: BLOCKED (${[...blocked].sort().join(", ")})`) : pc.green("VERDICT: PASS"));
+}
 
 export function summarize(plan: RewritePlan, print: Print, verb = "rewrote"): void {
   const changed = plan.entries.filter((e) => e.changedStatements > 0 || e.split || e.tags[0] !== e.oldTag);
@@ -53,6 +71,7 @@ export async function runGenerate(o: { config?: string; passthrough: string[] },
     return r.drizzleKitExit === 0 ? 0 : 2;
   }
   summarize(r.plan, print);
+  verdict(r.plan, config.guard.approve, print);
   return 0;
 }
 
@@ -67,6 +86,7 @@ export async function runRewrite(o: { config?: string; out?: string; dryRun: boo
     return 0;
   }
   summarize(plan, print);
+  verdict(plan, config.guard.approve, print);
   if (plan.unchanged) print("already rewritten: nothing changed");
   return 0;
 }
@@ -110,6 +130,8 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
       lockWaitMs: Number(o.lockWait ?? 600) * 1000,
       dryRun: !!o.dryRun,
       allowOutOfOrder: !!o.allowOutOfOrder,
+      approvals: config.guard.approve,
+      phase: o.phase === "expand" ? "expand" : undefined,
       secrets,
       log: print,
     });
@@ -137,11 +159,12 @@ export async function runStatus(o: any, print: Print): Promise<number> {
       out,
       migrationsTable: config.migrationsTable,
       migrationsSchema: config.migrationsSchema,
+      approvals: config.guard.approve,
       dryRun: true,
     });
     print(`status of ${label}`);
     for (const line of statusTable(r.statuses)) print(line);
-    return r.statuses.some((s) => s.state === "edited" || s.state === "out-of-order") ? 1 : 0;
+    return r.statuses.some((s) => s.state === "edited" || s.state === "out-of-order" || s.state === "blocked") ? 1 : 0;
   } finally {
     await driver.close();
   }

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, join, resolve } from "node:path";
 import { GuardError } from "./errors.js";
 import type { Naming } from "./transform.js";
+import type { ConfigApproval } from "./lint/forbidden.js";
 
 export interface DbCredentials {
   url?: string;
@@ -22,6 +23,8 @@ export interface GuardOptions {
   naming: Naming;
   lockTimeout: string;
   statementTimeout: string;
+  /** Approved forbidden operations: `{ rule, target?, reason }`. */
+  approve: ConfigApproval[];
 }
 
 export interface ResolvedConfig {
@@ -42,7 +45,7 @@ export interface ResolvedConfig {
 const DEFAULT_NAMES = ["drizzle.config.ts", "drizzle.config.mts", "drizzle.config.js", "drizzle.config.mjs", "drizzle.config.cjs", "drizzle.config.json"];
 const GUARD_NAMES = ["drizzle-guard.config.ts", "drizzle-guard.config.js", "drizzle-guard.config.mjs", "drizzle-guard.config.json"];
 
-export const DEFAULT_GUARD: GuardOptions = { naming: "timestamp", lockTimeout: "5s", statementTimeout: "0" };
+export const DEFAULT_GUARD: GuardOptions = { naming: "timestamp", lockTimeout: "5s", statementTimeout: "0", approve: [] };
 
 async function loadModule(path: string): Promise<any> {
   if (extname(path) === ".json") {
@@ -84,6 +87,9 @@ export async function loadConfig(opts: { config?: string; cwd?: string } = {}): 
     throw new GuardError(`naming must be "timestamp" or "timestamp-underscore", not ${JSON.stringify(guard.naming)}`, {
       file: guardPath ?? configPath,
     });
+  }
+  if (!Array.isArray(guard.approve) || guard.approve.some((a) => !a || typeof a.rule !== "string" || !String(a.reason ?? "").trim())) {
+    throw new GuardError("approve must be a list of { rule, target?, reason } with a reason for each", { file: guardPath ?? configPath });
   }
   return {
     configPath,

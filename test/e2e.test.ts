@@ -155,10 +155,14 @@ describe("rewritten files applied twice on PGlite", () => {
       await applyTwice(db);
       const fresh = await openPglite();
       try {
-        const r = await migrate({ driver: fresh, out });
+        const approvals = [
+          { rule: "ban-drop-table", target: "billing.invoices", reason: "example" },
+          { rule: "ban-drop-schema", target: "billing", reason: "example" },
+        ];
+        const r = await migrate({ driver: fresh, out, approvals });
         expect(r.applied).toHaveLength(sqlFiles().length);
         expect(await catalog(fresh)).toEqual(await catalog(db));
-        const again = await migrate({ driver: fresh, out });
+        const again = await migrate({ driver: fresh, out, approvals });
         expect(again.applied).toEqual([]);
       } finally {
         await fresh.close();

@@ -27,8 +27,15 @@ function corpusProject(url?: string): { dir: string; out: string } {
     join(dir, "drizzle.config.json"),
     JSON.stringify({ dialect: "postgresql", out: "./drizzle", ...(url ? { dbCredentials: { url } } : {}) }),
   );
+  writeFileSync(join(dir, "drizzle-guard.config.json"), JSON.stringify({ approve: APPROVALS }));
   return { dir, out };
 }
+
+/** The corpus's last migration drops the billing table and schema on purpose. */
+const APPROVALS = [
+  { rule: "ban-drop-table", target: "billing.invoices", reason: "test corpus" },
+  { rule: "ban-drop-schema", target: "billing", reason: "test corpus" },
+];
 
 /** Runs with only the first `n` journal entries visible, then restores the journal. */
 async function withJournalPrefix<T>(out: string, n: number, fn: () => Promise<T>): Promise<T> {
@@ -54,17 +61,17 @@ describe("runner on PGlite", () => {
     const { out } = rewritten();
     const db = await openPglite();
     try {
-      await withJournalPrefix(out, 1, () => migrate({ driver: db, out }));
+      await withJournalPrefix(out, 1, () => migrate({ driver: db, out, approvals: APPROVALS }));
       await db.query(`insert into users (email, name) select 'u' || g || '@x', 'n' || g from generate_series(1, 500) g`);
       await db.query(`insert into orders (user_id) select id from users`);
       // 0001 builds indexes CONCURRENTLY over those rows; 0002 sets orders.note NOT NULL, so backfill it first.
-      expect((await withJournalPrefix(out, 2, () => migrate({ driver: db, out }))).applied).toHaveLength(1);
+      expect((await withJournalPrefix(out, 2, () => migrate({ driver: db, out, approvals: APPROVALS }))).applied).toHaveLength(1);
       await db.query(`update orders set note = 'n/a'`);
-      const r = await migrate({ driver: db, out });
+      const r = await migrate({ driver: db, out, approvals: APPROVALS });
       expect(r.applied).toHaveLength(3);
       expect((await db.query(`select count(*)::int as n from orders`)).rows[0].n).toBe(500);
       expect((await db.query(`select count(*)::int as n from drizzle.__drizzle_migrations`)).rows[0].n).toBe(5);
-      expect((await migrate({ driver: db, out })).applied).toEqual([]);
+      expect((await migrate({ driver: db, out, approvals: APPROVALS })).applied).toEqual([]);
     } finally {
       await db.close();
     }
@@ -89,7 +96,7 @@ describe("runner on PGlite", () => {
         pid: async () => 0,
         close: async () => undefined,
       };
-      const r = await migrate({ driver, out });
+      const r = await migrate({ driver, out, approvals: APPROVALS });
       expect(r.applied).toEqual([]);
       expect(r.statuses.map((s) => s.state)).toEqual(["applied", "applied", "applied", "applied", "applied"]);
     } finally {
@@ -98,14 +105,41 @@ describe("runner on PGlite", () => {
     }
   });
 
+  it("refuses a BLOCKED file (unapproved DROP TABLE), naming the statement; an approve comment lets it through", async () => {
+    const { out } = rewritten();
+    const db = await openPglite();
+    try {
+      const err = await migrate({ driver: db, out }).then(
+        () => undefined,
+        (e) => e,
+      );
+      expect(err?.format()).toMatch(/_cleanup\.sql:4:1: BLOCKED: ban-drop-table \(billing\.invoices\)/);
+      expect(err?.format()).toContain("-- drizzle-guard: approve ban-drop-table <reason>");
+      // Everything before the blocked file was applied, nothing from it on.
+      expect((await db.query(`select count(*)::int as n from drizzle.__drizzle_migrations`)).rows[0].n).toBe(4);
+      const file = readdirSync(out).filter((f) => f.endsWith("_cleanup.sql"))[0];
+      const text = readFileSync(join(out, file), "utf8");
+      writeFileSync(join(out, file), text.replace("DROP TABLE", "-- drizzle-guard: approve ban-drop-table billing retired\nDROP TABLE"));
+      const err2 = await migrate({ driver: db, out }).then(() => undefined, (e) => e);
+      expect(err2?.format()).toContain("BLOCKED: ban-drop-schema (billing)");
+      writeFileSync(join(out, file), readFileSync(join(out, file), "utf8").replace("DROP SCHEMA", "-- drizzle-guard: approve ban-drop-schema\nDROP SCHEMA"));
+      const err3 = await migrate({ driver: db, out }).then(() => undefined, (e) => e);
+      expect(err3?.format()).toContain("the approve comment has no reason");
+      writeFileSync(join(out, file), readFileSync(join(out, file), "utf8").replace("approve ban-drop-schema\n", "approve ban-drop-schema billing retired\n"));
+      expect((await migrate({ driver: db, out })).applied).toHaveLength(1);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("refuses an applied file edited by hand, naming it", async () => {
     const { out } = rewritten();
     const db = await openPglite();
     try {
-      await migrate({ driver: db, out });
+      await migrate({ driver: db, out, approvals: APPROVALS });
       const file = readdirSync(out).filter((f) => f.endsWith(".sql")).sort()[2];
       appendFileSync(join(out, file), "\n-- edited");
-      await expect(migrate({ driver: db, out })).rejects.toThrow(file);
+      await expect(migrate({ driver: db, out, approvals: APPROVALS })).rejects.toThrow(file);
     } finally {
       await db.close();
     }

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { GuardError } from "../errors.js";
+import { jsonErrorOffset } from "../util/json-position.js";
 
 export interface JournalEntry {
   idx: number;
@@ -75,13 +76,13 @@ function readJson(path: string, display: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e: any) {
-    const m = /position (\d+)/.exec(String(e.message));
+    const offset = jsonErrorOffset(text);
     let line: number | undefined;
     let column: number | undefined;
-    if (m) {
-      const before = text.slice(0, Number(m[1]));
+    if (offset >= 0) {
+      const before = text.slice(0, offset);
       line = before.split("\n").length;
-      column = Number(m[1]) - before.lastIndexOf("\n");
+      column = offset - before.lastIndexOf("\n");
     }
     throw new GuardError(`malformed JSON: ${e.message}`, { file: display, line, column });
   }

@@ -12,6 +12,7 @@ import { recoverFolder } from "../folder/write.js";
 import { parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
 import { quoteIdent, quoteLiteral, relKey, relSql } from "../sql/names.js";
 import { redactSecrets, type Driver } from "./driver.js";
+import { approveDirective, findForbidden, type ConfigApproval } from "../lint/forbidden.js";
 
 export interface MigrateOptions {
   driver: Driver;
@@ -28,12 +29,16 @@ export interface MigrateOptions {
   lockWaitMs?: number;
   dryRun?: boolean;
   allowOutOfOrder?: boolean;
+  /** Approvals of forbidden operations from the config. */
+  approvals?: ConfigApproval[];
+  /** `expand`: stop before the first file marked `-- drizzle-guard: phase=contract`. */
+  phase?: "expand";
   /** Secrets to redact from every message (e.g. the connection password). */
   secrets?: string[];
   log?: (line: string) => void;
 }
 
-export type EntryState = "applied" | "pending" | "edited" | "out-of-order";
+export type EntryState = "applied" | "pending" | "edited" | "out-of-order" | "blocked";
 
 export interface EntryStatus {
   tag: string;
@@ -89,7 +94,7 @@ async function readApplied(driver: Driver, opts: MigrateOptions): Promise<Applie
 }
 
 /** Classifies every journal entry against the bookkeeping rows. */
-export function classify(loaded: Loaded, rows: AppliedRow[]): EntryStatus[] {
+export function classify(loaded: Loaded, rows: AppliedRow[], approvals: readonly ConfigApproval[] = []): EntryStatus[] {
   const byWhen = new Map<number, AppliedRow[]>();
   for (const r of rows) {
     const w = Number(r.created_at);
@@ -122,6 +127,16 @@ export function classify(loaded: Loaded, rows: AppliedRow[]): EntryStatus[] {
         state: "out-of-order",
         nonTransactional,
         detail: `${e.tag} is older than the newest applied migration and was never applied (drizzle-orm's migrator would skip it silently)`,
+      };
+    }
+    const blocked = findForbidden(f.parsed, approvals).filter((x) => !x.approved);
+    if (blocked.length) {
+      return {
+        tag: e.tag,
+        when: e.when,
+        state: "blocked",
+        nonTransactional,
+        detail: blocked.map((b) => `${e.tag}.sql:${b.line}:${b.column} ${b.rule} (${b.target})`).join("; "),
       };
     }
     return { tag: e.tag, when: e.when, state: "pending", nonTransactional };
@@ -185,7 +200,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
 
   if (opts.dryRun) {
     const rows = (await readApplied(driver, opts)) ?? [];
-    const statuses = classify(loaded, rows);
+    const statuses = classify(loaded, rows, opts.approvals);
     for (const s of statuses) if (s.state !== "applied") log(`${s.state.padEnd(12)} ${s.tag}${s.detail ? `: ${s.detail}` : ""}`);
     return { applied: [], statuses };
   }
@@ -207,7 +222,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     await driver.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await driver.query(`CREATE TABLE IF NOT EXISTS ${tableSql(opts)} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`);
     const rows = (await readApplied(driver, opts)) ?? [];
-    const statuses = classify(loaded, rows);
+    const statuses = classify(loaded, rows, opts.approvals);
     const edited = statuses.filter((s) => s.state === "edited");
     if (edited.length) {
       throw new GuardError(edited.map((e) => e.detail).join("\n"), {
@@ -225,8 +240,23 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
       });
     }
     for (const st of statuses) {
-      if (st.state !== "pending" && st.state !== "out-of-order") continue;
+      if (st.state === "applied") continue;
       const f = loaded.files.get(st.tag)!;
+      if (opts.phase === "expand" && f.parsed.directives.some((d) => d.name === "phase" && /^contract\b/i.test(d.args))) {
+        log(`stopping before ${st.tag}: contract phase (--phase expand)`);
+        break;
+      }
+      const blocked = findForbidden(f.parsed, opts.approvals).filter((x) => !x.approved);
+      if (blocked.length) {
+        const b = blocked[0];
+        const s = f.parsed.statements[b.statement];
+        throw new GuardError(
+          `BLOCKED: ${b.rule} (${b.target}): ${b.description}\n  in: ${firstLine(statementSql(f.parsed, s))}` +
+            (b.approval ? `\n  ${b.approval}` : "") +
+            `\n  nothing from ${st.tag} on was applied`,
+          { file: `${st.tag}.sql`, line: b.line, column: b.column, exitCode: 1, hint: `approve it on the line above the statement: ${approveDirective(b.rule)}` },
+        );
+      }
       log(`applying ${st.tag}${f.parsed.nonTransactional ? " (no transaction)" : ""}`);
       const insertRow = `insert into ${tableSql(opts)} ("hash", "created_at") values (${quoteLiteral(f.hash)}, ${st.when})`;
       if (!f.parsed.nonTransactional) {
@@ -258,7 +288,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
       }
       applied.push(st.tag);
     }
-    return { applied, statuses: classify(loaded, (await readApplied(driver, opts)) ?? []) };
+    return { applied, statuses: classify(loaded, (await readApplied(driver, opts)) ?? [], opts.approvals) };
   } finally {
     await driver.query(`select pg_advisory_unlock(${key})`).catch(() => undefined);
   }

@@ -1,0 +1,120 @@
+/**
+ * Forbidden operations: blocked unless approved, by a comment directly above the statement
+ * (`-- drizzle-guard: approve <rule-id> <reason>`, a reason is required) or in drizzle-guard.config
+ * (`approve: [{ rule, target?, reason }]`). One rule per entry, one registry.
+ */
+import type { ParsedSql, Statement } from "../sql/parse.js";
+import { listKey, nameList, relKey } from "../sql/names.js";
+
+export interface ConfigApproval {
+  rule: string;
+  /** `schema.name` of the object (omit to approve every statement the rule finds). */
+  target?: string;
+  reason: string;
+}
+
+export interface ForbiddenRule {
+  id: string;
+  description: string;
+  /** Returns the target (`schema.name`, or a short description) when the statement is forbidden. */
+  match(s: Statement, file: ParsedSql): string | undefined;
+}
+
+const DML = new Set(["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt"]);
+const NOT_DDL = new Set([...DML, "SelectStmt", "VariableSetStmt", "DoStmt", "TransactionStmt", "ExplainStmt", "LockStmt", "NotifyStmt", "CallStmt"]);
+
+const dropOf = (type: string) => (s: Statement) =>
+  s.kind === "DropStmt" && s.node.removeType === type
+    ? (s.node.objects ?? []).map((o: any) => (o.List ? listKey(nameList(o.List.items)) : (o.String?.sval ?? ""))).join(", ")
+    : undefined;
+
+export const FORBIDDEN: readonly ForbiddenRule[] = [
+  {
+    id: "ban-concurrently-in-transaction",
+    description: "CREATE/DROP INDEX CONCURRENTLY fails inside a transaction: the file needs `-- drizzle-guard: transaction=off`",
+    match: (s, f) =>
+      !f.nonTransactional && (s.kind === "IndexStmt" || (s.kind === "DropStmt" && s.node.removeType === "OBJECT_INDEX")) && s.node.concurrent
+        ? s.kind === "IndexStmt"
+          ? String(s.node.idxname ?? "")
+          : "index"
+        : undefined,
+  },
+  { id: "ban-delete-without-where", description: "DELETE without WHERE empties the table", match: (s) => (s.kind === "DeleteStmt" && !s.node.whereClause ? relKey(s.node.relation) : undefined) },
+  { id: "ban-drop-database", description: "DROP DATABASE", match: (s) => (s.kind === "DropdbStmt" ? String(s.node.dbname) : undefined) },
+  { id: "ban-drop-schema", description: "DROP SCHEMA loses every object in it", match: (s) => (s.kind === "DropStmt" && s.node.removeType === "OBJECT_SCHEMA" ? (s.node.objects ?? []).map((o: any) => o.String?.sval).join(", ") : undefined) },
+  { id: "ban-drop-table", description: "DROP TABLE loses the table's data", match: dropOf("OBJECT_TABLE") },
+  {
+    id: "ban-mixed-ddl-and-data",
+    description: "data changes share a transactional file with schema changes (locks are held while rows change)",
+    match: (s, f) =>
+      !f.nonTransactional && DML.has(s.kind) && f.statements.some((o) => !NOT_DDL.has(o.kind)) ? s.kind.replace("Stmt", "").toUpperCase() : undefined,
+  },
+  {
+    id: "ban-rename-column",
+    description: "renaming a column breaks every running client that uses the old name",
+    match: (s) => (s.kind === "RenameStmt" && s.node.renameType === "OBJECT_COLUMN" ? `${relKey(s.node.relation)}.${s.node.subname}` : undefined),
+  },
+  {
+    id: "ban-rename-table",
+    description: "renaming a table breaks every running client that uses the old name",
+    match: (s) => (s.kind === "RenameStmt" && s.node.renameType === "OBJECT_TABLE" ? relKey(s.node.relation) : undefined),
+  },
+  {
+    id: "ban-transaction-control",
+    description: "BEGIN/COMMIT/ROLLBACK inside a migration file breaks the runner's transaction handling",
+    match: (s) => (s.kind === "TransactionStmt" ? String(s.node.kind ?? "").replace("TRANS_STMT_", "") : undefined),
+  },
+  { id: "ban-truncate", description: "TRUNCATE empties the table", match: (s) => (s.kind === "TruncateStmt" ? (s.node.relations ?? []).map((r: any) => relKey(r.RangeVar)).join(", ") : undefined) },
+  { id: "ban-update-without-where", description: "UPDATE without WHERE rewrites every row", match: (s) => (s.kind === "UpdateStmt" && !s.node.whereClause ? relKey(s.node.relation) : undefined) },
+];
+
+export interface ForbiddenFinding {
+  rule: string;
+  description: string;
+  statement: number;
+  target: string;
+  line: number;
+  column: number;
+  approved: boolean;
+  /** How it was approved, or why an approval comment was not accepted. */
+  approval?: string;
+}
+
+/** Approve directives between the previous statement and this one (i.e. directly above it). */
+function approvalsAbove(f: ParsedSql, s: Statement): Array<{ rule: string; reason: string }> {
+  const prevEnd = s.index > 0 ? f.statements[s.index - 1].end : -1;
+  return f.directives
+    .filter((d) => d.name === "approve" && d.token.start > prevEnd && d.token.end <= s.start)
+    .map((d) => {
+      const [rule, ...reason] = d.args.split(/\s+/);
+      return { rule: rule ?? "", reason: reason.join(" ").trim() };
+    });
+}
+
+export function findForbidden(f: ParsedSql, approvals: readonly ConfigApproval[] = []): ForbiddenFinding[] {
+  const out: ForbiddenFinding[] = [];
+  for (const s of f.statements) {
+    for (const rule of FORBIDDEN) {
+      const target = rule.match(s, f);
+      if (target === undefined) continue;
+      const finding: ForbiddenFinding = { rule: rule.id, description: rule.description, statement: s.index, target, line: s.line, column: s.column, approved: false };
+      const inline = approvalsAbove(f, s).find((a) => a.rule === rule.id);
+      const fromConfig = approvals.find((a) => a.rule === rule.id && (!a.target || a.target === target) && a.reason?.trim());
+      if (inline && inline.reason) {
+        finding.approved = true;
+        finding.approval = `approved: ${inline.reason}`;
+      } else if (fromConfig) {
+        finding.approved = true;
+        finding.approval = `approved in config: ${fromConfig.reason}`;
+      } else if (inline) {
+        finding.approval = "the approve comment has no reason";
+      }
+      out.push(finding);
+    }
+  }
+  return out;
+}
+
+export function approveDirective(rule: string): string {
+  return `-- drizzle-guard: approve ${rule} <reason>`;
+}
