@@ -69,6 +69,25 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       process.exitCode = await runStatus(o, print);
     });
 
+  cli
+    .command("lint [...paths]", "lock level and risk per statement, forbidden operations, and the verdict")
+    .option("--config <path>", "drizzle config file (for approvals; default: drizzle.config.ts)")
+    .option("--format <format>", "tty, json, github (default on GitHub Actions) or sarif")
+    .action(async (paths: string[], o) => {
+      const { runLint } = await import("./commands.js");
+      process.exitCode = await runLint({ paths, config: o.config, format: o.format }, print);
+    });
+
+  cli
+    .command("check", "CI: every migration rewritten, names, journal/snapshots/files consistent, sum file, lint verdict")
+    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
+    .option("--out <dir>", "migrations folder (default: out from the config)")
+    .option("--format <format>", "tty, json, github (default on GitHub Actions) or sarif")
+    .action(async (o) => {
+      const { runCheck } = await import("./commands.js");
+      process.exitCode = await runCheck({ config: o.config, out: o.out, format: o.format }, print);
+    });
+
   cli.help();
   cli.version(VERSION);
   cli.parse(argv, { run: false });

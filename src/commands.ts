@@ -1,5 +1,10 @@
 /** Command bodies: load the config, call the API, print a report, return the exit code. */
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
+import { check } from "./lint/check.js";
+import { FORBIDDEN } from "./lint/forbidden.js";
+import { formatGithub, formatJson, formatSarif, formatTty, pickFormat, type CheckItem, type Format } from "./lint/format.js";
+import { collectSqlFiles, lintFiles, type LintResult } from "./lint/lint.js";
+import { RULES } from "./lint/rules.js";
 import pc from "picocolors";
 import { createTwoFilesPatch } from "diff";
 import { loadConfig, type ResolvedConfig } from "./config.js";
@@ -168,4 +173,32 @@ export async function runStatus(o: any, print: Print): Promise<number> {
   } finally {
     await driver.close();
   }
+}
+
+function emit(format: Format, result: LintResult, checks: CheckItem[] | undefined, print: Print): void {
+  if (format === "json") print(formatJson(result, checks));
+  else if (format === "github") for (const l of formatGithub(result, checks)) print(l);
+  else if (format === "sarif") print(formatSarif(result, checks, [...Object.values(RULES), ...FORBIDDEN]));
+  else for (const l of formatTty(result, checks)) print(l);
+}
+
+export async function runLint(o: { paths: string[]; config?: string; format?: string }, print: Print): Promise<number> {
+  const format = pickFormat(o.format);
+  if (!o.paths.length) throw new GuardError("lint needs files or folders: drizzle-guard lint drizzle/");
+  const config = await loadConfig({ config: o.config }).catch((e) => {
+    if (o.config) throw e;
+    return undefined;
+  });
+  const result = lintFiles(collectSqlFiles(o.paths), config?.guard.approve ?? []);
+  emit(format, result, undefined, print);
+  return result.verdict === "PASS" ? 0 : 1;
+}
+
+export async function runCheck(o: { config?: string; out?: string; format?: string }, print: Print): Promise<number> {
+  const format = pickFormat(o.format);
+  const config = await loadConfig({ config: o.config });
+  const out = o.out ? resolve(o.out) : config.out;
+  const r = check(out, { naming: config.guard.naming, approvals: config.guard.approve, display: relative(process.cwd(), out) || "." });
+  emit(format, r.lint, r.checks, print);
+  return r.checks.every((c) => c.ok) ? 0 : 1;
 }

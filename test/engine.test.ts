@@ -66,9 +66,9 @@ describe("applyEdits", () => {
     expect(applyEdits(TEXT, [rep(2, 5, "R"), ins(5, "I")])).toBe("01RI56789");
   });
 
-  it("BUG: an insert at a replacement's end boundary given before the replacement is silently lost", () => {
-    // checkConflicts accepts these edits, but magic-string's overwrite() clears the outro that
-    // appendLeft(5) put on the chunk ending at 5, so "I" disappears from the output.
+  it("an insert at a replacement's end boundary given before the replacement is kept", () => {
+    // Regression: magic-string's overwrite() clears the outro that an earlier appendLeft(5) put on
+    // the chunk ending at 5, which silently dropped "I" although checkConflicts accepts the edits.
     expect(() => checkConflicts([ins(5, "I"), rep(2, 5, "R")])).not.toThrow();
     expect(applyEdits(TEXT, [ins(5, "I"), rep(2, 5, "R")])).toBe("01RI56789");
     expect(applyEdits(TEXT, [ins(5, "A"), rep(2, 5, "R"), ins(5, "B")])).toBe("01RAB56789");

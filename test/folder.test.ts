@@ -31,7 +31,6 @@ import { rewriteSql } from "../src/rewrite-sql.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const CORPUS = join(ROOT, "fixtures", "corpus", "shop");
-const DIST_INDEX = join(ROOT, "dist", "src", "index.js");
 
 const OLD_TAGS = ["0000_init", "0001_billing", "0002_catalog", "0003_audit", "0004_cleanup"];
 const NEW_TAGS = ["20261122011651_init", "20261122011701_billing", "20261122011719_catalog", "20261122011720_audit", "20261122011723_cleanup"];
@@ -229,9 +228,9 @@ describe("readFolder validation; rewriteFolder refuses and changes no byte", () 
     });
   }
 
-  it("BUG: malformed journal JSON from a git merge conflict reports line and column", () => {
-    // On Node 20, V8's message for an unexpected character ("Unexpected token '<', ... is not
-    // valid JSON") carries no "position N", so readJson reports neither line nor column.
+  it("malformed journal JSON from a git merge conflict reports line and column", () => {
+    // Regression: on Node 20, V8's message for an unexpected character ("Unexpected token '<',
+    // ... is not valid JSON") carries no "position N"; the position must not come from it.
     const { root, dir } = freshCopy();
     const lines = journalText(dir).split("\n");
     // Lines 33..39 are the last entry; put it in a conflict with another branch's entry.
@@ -377,8 +376,22 @@ describe("crash safety of commitChange (child process SIGKILLed at each fault po
   let run = 0;
   let failed = 0;
 
+  let indexUrl: string;
+
   beforeAll(() => {
-    execFileSync("npx", ["tsc", "-p", "."], { cwd: ROOT, stdio: "pipe" });
+    try {
+      execFileSync("npx", ["tsc", "-p", "."], { cwd: ROOT, stdio: "pipe", encoding: "utf8" });
+    } catch (e: any) {
+      throw new Error(`npx tsc -p . failed (status ${e.status}):\n${e.stdout ?? ""}${e.stderr ?? ""}`);
+    }
+    // The children run a private copy of dist/, so that another build of the project rewriting
+    // dist/ meanwhile cannot hand a child a half-written module.
+    const copy = mkdtempSync(join(tmpdir(), "dg-dist-"));
+    roots.push(copy);
+    cpSync(join(ROOT, "dist"), join(copy, "dist"), { recursive: true });
+    writeFileSync(join(copy, "package.json"), JSON.stringify({ type: "module" }));
+    symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"), "dir");
+    indexUrl = pathToFileURL(join(copy, "dist", "src", "index.js")).href;
     const { dir } = freshCopy();
     rewriteFolder(dir);
     reference = snapshot(dir);
@@ -389,7 +402,7 @@ describe("crash safety of commitChange (child process SIGKILLed at each fault po
   });
 
   function child(dir: string, step: string | undefined) {
-    const env: NodeJS.ProcessEnv = { ...process.env, DG_DIR: dir, DG_INDEX_URL: pathToFileURL(DIST_INDEX).href };
+    const env: NodeJS.ProcessEnv = { ...process.env, DG_DIR: dir, DG_INDEX_URL: indexUrl };
     delete env.DRIZZLE_GUARD_FAULT_AT;
     if (step !== undefined) env.DRIZZLE_GUARD_FAULT_AT = step;
     const script = "const { rewriteFolder } = await import(process.env.DG_INDEX_URL); rewriteFolder(process.env.DG_DIR);";

@@ -213,7 +213,7 @@ describe("parseSql: statements, breakpoints, comments, directives", () => {
     }
   });
 
-  it("BUG: empty input gives zero statements (parseSql('') throws 'Query cannot be empty')", () => {
+  it("empty input gives zero statements (regression: libpg-query refuses an empty query)", () => {
     const p = parseSql("", "empty.sql");
     expect(p.statements).toEqual([]);
     expect(p.tokens).toEqual([]);
@@ -237,7 +237,7 @@ describe("parseSql: errors", () => {
     });
   });
 
-  it("BUG: syntax error column is right when non-ASCII text precedes it on the same line", () => {
+  it("syntax error column is right when non-ASCII text precedes it on the same line (regression: the error cursor counts code points, not bytes)", () => {
     // `;` is at UTF-16 offset 16 (the emoji is two code units): column 17.
     const text = "SELECT '😀' FROM;";
     expect(text.indexOf(";")).toBe(16);
@@ -251,7 +251,7 @@ describe("parseSql: errors", () => {
     expect(where(parseError("SELECT 'é' FRM x;"))).toMatchObject({ line: 1, column: 16 });
   });
 
-  it("BUG: syntax error line and column are right when non-ASCII text is on earlier lines", () => {
+  it("syntax error line and column are right when non-ASCII text is on earlier lines (regression: the error cursor counts code points)", () => {
     const text = "-- ☕☕☕☕☕☕☕☕☕☕\nSELECT 'é';\nSELECT 1 FRM x;\n";
     expect(where(parseError(text))).toEqual({
       message: 'syntax error at or near "x"',

@@ -1,0 +1,160 @@
+import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { lintText } from "../src/lint/lint.js";
+import { rewriteFolder } from "../src/rewrite.js";
+import { ROOT, run } from "./helpers/project.js";
+
+const CORPUS = join(ROOT, "fixtures", "corpus", "shop");
+const APPROVALS = [
+  { rule: "ban-drop-table", target: "billing.invoices", reason: "test corpus" },
+  { rule: "ban-drop-schema", target: "billing", reason: "test corpus" },
+];
+
+function project(opts: { rewrite?: boolean; approvals?: boolean } = {}): { dir: string; out: string } {
+  const dir = mkdtempSync(join(tmpdir(), "dg-lint-"));
+  const out = join(dir, "drizzle");
+  cpSync(CORPUS, out, { recursive: true });
+  writeFileSync(join(dir, "drizzle.config.json"), JSON.stringify({ dialect: "postgresql", out: "./drizzle" }));
+  if (opts.approvals !== false) writeFileSync(join(dir, "drizzle-guard.config.json"), JSON.stringify({ approve: APPROVALS }));
+  if (opts.rewrite !== false) rewriteFolder(out);
+  return { dir, out };
+}
+
+const rulesOf = (sql: string) => lintText(sql, "x.sql").statements.map((s) => `${s.rule}:${s.lock}:${s.risk}`);
+
+describe("lint rules", () => {
+  it("classifies real drizzle-kit statements: lock level, rewrite/scan, risk", () => {
+    const r = lintText(readFileSync(join(CORPUS, "0001_billing.sql"), "utf8"), "0001_billing.sql");
+    expect(r.statements.map((s) => `${s.line} ${s.rule} ${s.lock} ${s.rewrite ? "rewrite" : s.scan ? "scan" : "-"} ${s.risk}`)).toEqual([
+      "1 create-schema none - low",
+      "3 create-type none - low",
+      "4 enum-add-value EXCLUSIVE - low",
+      "5 sequence none - low",
+      "6 create-table none - low",
+      "13 drop-index ACCESS EXCLUSIVE - medium",
+      "14 add-column-nullable ACCESS EXCLUSIVE - low",
+      "15 add-column-default ACCESS EXCLUSIVE - medium",
+      "16 add-column-nullable ACCESS EXCLUSIVE - low",
+      "17 add-constraint-new-table ACCESS EXCLUSIVE - low",
+      "18 create-index-new-table SHARE - low",
+      "19 create-index SHARE scan high",
+      "20 create-index SHARE scan high",
+      "21 add-unique ACCESS EXCLUSIVE scan high",
+      "22 add-check ACCESS EXCLUSIVE scan high",
+    ]);
+    expect(r.findings).toEqual([]);
+  });
+
+  it("sees through drizzle-guard's DO guards, and knows the safe variants", () => {
+    expect(rulesOf(`DO $$ BEGIN\nIF NOT EXISTS (SELECT 1) THEN\nALTER TABLE "o" ADD CONSTRAINT "fk" FOREIGN KEY ("u") REFERENCES "public"."u"("id");\nEND IF;\nEND $$;`)).toEqual([
+      "add-foreign-key:SHARE ROW EXCLUSIVE:high",
+    ]);
+    expect(rulesOf(`ALTER TABLE "o" ADD CONSTRAINT "fk" FOREIGN KEY ("u") REFERENCES "u"("id") NOT VALID;`)).toEqual(["add-constraint-not-valid:SHARE ROW EXCLUSIVE:low"]);
+    expect(rulesOf(`ALTER TABLE "o" VALIDATE CONSTRAINT "fk";`)).toEqual(["validate-constraint:SHARE UPDATE EXCLUSIVE:low"]);
+    expect(rulesOf(`ALTER TABLE "p" ADD CONSTRAINT "u" UNIQUE USING INDEX "u";`)).toEqual(["add-unique-using-index:ACCESS EXCLUSIVE:low"]);
+    expect(rulesOf(`ALTER TABLE "o" ADD COLUMN "k" uuid DEFAULT gen_random_uuid();`)).toEqual(["add-column-volatile-default:ACCESS EXCLUSIVE:high"]);
+    expect(rulesOf(`ALTER TABLE "o" ADD COLUMN "k" text NOT NULL;`)).toEqual(["add-column-not-null:ACCESS EXCLUSIVE:high"]);
+    expect(rulesOf(`ALTER TABLE "o" ALTER COLUMN "n" SET NOT NULL;`)).toEqual(["set-not-null:ACCESS EXCLUSIVE:high"]);
+    expect(
+      rulesOf(`ALTER TABLE "o" ADD CONSTRAINT "n_nn" CHECK ("n" IS NOT NULL) NOT VALID;\nALTER TABLE "o" VALIDATE CONSTRAINT "n_nn";\nALTER TABLE "o" ALTER COLUMN "n" SET NOT NULL;`),
+    ).toEqual(["add-constraint-not-valid:SHARE ROW EXCLUSIVE:low", "validate-constraint:SHARE UPDATE EXCLUSIVE:low", "set-not-null-validated:ACCESS EXCLUSIVE:low"]);
+    expect(rulesOf(`CREATE INDEX CONCURRENTLY "i" ON "t" ("a");`)).toEqual(["create-index-concurrently:SHARE UPDATE EXCLUSIVE:low"]);
+  });
+
+  it("forbidden operations need an approval with a reason, directly above the statement", () => {
+    const f = (sql: string) => lintText(sql, "x.sql").findings.map((x) => `${x.rule}:${x.target}:${x.approved}`);
+    expect(f(`DELETE FROM "users";`)).toEqual(["ban-delete-without-where:public.users:false"]);
+    expect(f(`DELETE FROM "users" WHERE id = 1;`)).toEqual([]);
+    expect(f(`UPDATE "users" SET a = 1;`)).toEqual(["ban-update-without-where:public.users:false"]);
+    expect(f(`TRUNCATE "users";`)).toEqual(["ban-truncate:public.users:false"]);
+    expect(f(`ALTER TABLE "users" RENAME COLUMN "a" TO "b";`)).toEqual(["ban-rename-column:public.users.a:false"]);
+    expect(f(`ALTER TABLE "users" RENAME TO "people";`)).toEqual(["ban-rename-table:public.users:false"]);
+    expect(f(`BEGIN;\nCREATE TABLE "t" (a int);\nCOMMIT;`)).toEqual(["ban-transaction-control:BEGIN:false", "ban-transaction-control:COMMIT:false"]);
+    expect(f(`CREATE INDEX CONCURRENTLY "i" ON "t" ("a");`)).toEqual(["ban-concurrently-in-transaction:i:false"]);
+    expect(f(`-- drizzle-guard: transaction=off\nCREATE INDEX CONCURRENTLY "i" ON "t" ("a");`)).toEqual([]);
+    expect(f(`ALTER TABLE "t" ADD COLUMN "a" int;\nINSERT INTO "t" ("a") VALUES (1);`)).toEqual(["ban-mixed-ddl-and-data:INSERT:false"]);
+    expect(f(`-- drizzle-guard: approve ban-drop-table replaced by archive\nDROP TABLE "old";`)).toEqual(["ban-drop-table:public.old:true"]);
+    expect(f(`-- drizzle-guard: approve ban-drop-table\nDROP TABLE "old";`)).toEqual(["ban-drop-table:public.old:false"]);
+    expect(f(`-- drizzle-guard: approve ban-drop-table reason\nSELECT 1;\nDROP TABLE "old";`)).toEqual(["ban-drop-table:public.old:false"]);
+  });
+});
+
+describe("drizzle-guard lint (CLI)", () => {
+  it("prints the report and VERDICT: BLOCKED as last line, exit 1; approvals in config give PASS, exit 0", () => {
+    const { dir } = project({ approvals: false });
+    const r = run(dir, ["lint", "drizzle"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: BLOCKED (ban-drop-schema, ban-drop-table)");
+    expect(r.stdout).toMatch(/drizzle\/\d{14}_cleanup\.sql:4:1 BLOCKED ban-drop-table \(billing\.invoices\)/);
+    const ok = run(project().dir, ["lint", "drizzle"]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: PASS");
+  });
+
+  it("--format json follows the documented schema; github and sarif formats", () => {
+    const { dir } = project({ approvals: false });
+    const j = JSON.parse(run(dir, ["lint", "drizzle", "--format", "json"]).stdout);
+    expect(Object.keys(j)).toEqual(["version", "verdict", "blockedRules", "files"]);
+    expect(j.version).toBe(1);
+    expect(j.verdict).toBe("BLOCKED");
+    expect(Object.keys(j.files[0])).toEqual(["file", "nonTransactional", "statements", "findings"]);
+    expect(Object.keys(j.files[0].statements[0]).sort()).toEqual(["column", "endLine", "guarded", "line", "lock", "operation", "rewrite", "risk", "rule", "scan", "target"]);
+    const gh = run(dir, ["lint", "drizzle"], { GITHUB_ACTIONS: "true" });
+    expect(gh.stdout).toMatch(/^::error file=drizzle\/\d{14}_cleanup\.sql,line=4,col=1,title=ban-drop-table::/m);
+    const sarif = JSON.parse(run(dir, ["lint", "drizzle", "--format", "sarif"]).stdout);
+    expect(sarif.version).toBe("2.1.0");
+    expect(sarif.runs[0].tool.driver.name).toBe("drizzle-guard");
+    expect(sarif.runs[0].results.filter((x: any) => x.level === "error").map((x: any) => x.ruleId)).toEqual(["ban-drop-table", "ban-drop-schema"]);
+  });
+
+  it("invalid SQL: exit 2 with file:line:col", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dg-lint-"));
+    writeFileSync(join(dir, "bad.sql"), "SELECT 1;\nCREATE TABLE (;\n");
+    const r = run(dir, ["lint", "bad.sql"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("bad.sql:2:14: syntax error at or near \"(\"");
+  });
+});
+
+describe("drizzle-guard check", () => {
+  it("passes on a rewritten folder", () => {
+    const r = run(project().dir, ["check"]);
+    expect(r.stdout).toContain("ok   rewritten");
+    expect(r.status).toBe(0);
+  });
+
+  it("fails on a legacy folder, saying to run rewrite", () => {
+    const r = run(project({ rewrite: false }).dir, ["check"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("FAIL rewritten: 5 migration(s) not in rewritten form");
+    expect(r.stdout).toContain("FAIL names: not timestamped: 0000_init");
+    expect(r.stdout).toContain("fix: run drizzle-guard rewrite");
+  });
+
+  it("catches a file edited by hand, an orphan file, and a fork in the snapshot chain", () => {
+    const { dir, out } = project();
+    const sql = readdirSync(out).filter((f) => f.endsWith(".sql")).sort();
+    writeFileSync(join(out, sql[4]), readFileSync(join(out, sql[4]), "utf8") + "\n-- hand edit");
+    let r = run(dir, ["check", "--format", "json"]);
+    expect(r.status).toBe(1);
+    const integrity = JSON.parse(r.stdout).checks.find((c: any) => c.check === "integrity");
+    expect(integrity.message).toBe(`changed or added by hand: ${sql[4]}`);
+    writeFileSync(join(out, "20990101000000_stray.sql"), "SELECT 1;");
+    const snaps = readdirSync(join(out, "meta")).filter((f) => f.endsWith("_snapshot.json")).sort();
+    const forked = JSON.parse(readFileSync(join(out, "meta", snaps[4]), "utf8"));
+    writeFileSync(join(out, "meta", "20990101000001_snapshot.json"), JSON.stringify({ ...forked, id: "11111111-1111-1111-1111-111111111111" }, null, 2));
+    r = run(dir, ["check"]);
+    expect(r.stdout).toContain("SQL files not in the journal: 20990101000000_stray.sql");
+    expect(r.stdout).toMatch(/fork: \d{14}_snapshot\.json and 20990101000001_snapshot\.json both follow snapshot/);
+  });
+
+  it("a malformed journal is an input error: exit 2", () => {
+    const { dir, out } = project();
+    writeFileSync(join(out, "meta", "_journal.json"), "{ not json");
+    const r = run(dir, ["check"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("_journal.json:1:3: malformed JSON");
+  });
+});
