@@ -158,3 +158,35 @@ describe("drizzle-guard check", () => {
     expect(r.stderr).toContain("_journal.json:1:3: malformed JSON");
   });
 });
+
+describe("output schemas", () => {
+  it("json output (lint and check) validates against docs/lint-output.schema.json", async () => {
+    const { default: Ajv } = await import("ajv");
+    const ajv = new Ajv({ strict: true, allErrors: true });
+    const validate = ajv.compile(JSON.parse(readFileSync(join(ROOT, "docs", "lint-output.schema.json"), "utf8")));
+    const { dir } = project({ approvals: false });
+    for (const args of [["lint", "drizzle", "--format", "json"], ["check", "--format", "json"]]) {
+      const out = JSON.parse(run(dir, args).stdout);
+      const ok = validate(out);
+      expect(validate.errors ?? []).toEqual([]);
+      expect(ok).toBe(true);
+    }
+    // The schema is strict enough to fail.
+    expect(validate({ version: 1, verdict: "MAYBE", blockedRules: [], files: [] })).toBe(false);
+  });
+
+  it("sarif output validates against the SARIF 2.1.0 schema", async () => {
+    const { default: AjvDraft4 } = await import("ajv-draft-04");
+    const ajv = new AjvDraft4({ strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false });
+    const schema = JSON.parse(readFileSync(join(ROOT, "node_modules", "@microsoft", "jest-sarif", "lib", "schemas", "sarif-2.1.0-rtm.5.json"), "utf8"));
+    const validate = ajv.compile(schema);
+    const { dir } = project({ approvals: false });
+    for (const args of [["lint", "drizzle", "--format", "sarif"], ["check", "--format", "sarif"]]) {
+      const out = JSON.parse(run(dir, args).stdout);
+      expect(out.runs[0].results.length).toBeGreaterThan(0);
+      validate(out);
+      expect(validate.errors ?? []).toEqual([]);
+    }
+    expect(validate({ version: "2.1.0", runs: [{ tool: {} }] })).toBe(false);
+  });
+});
