@@ -18,13 +18,13 @@ import { parseSql } from "./sql/parse.js";
 
 type Print = (line?: string) => void;
 
-export function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print): void {
+export function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: Record<string, "error" | "warn" | "off"> = {}): void {
   const blocked = new Set<string>();
   for (const e of plan.entries) {
     for (const tag of e.tags) {
       const d = plan.diffs.find((x) => x.after?.path === `${tag}.sql`);
       if (!d?.after) continue;
-      for (const f of findForbidden(parseSql(d.after.text, d.after.path), approvals)) {
+      for (const f of findForbidden(parseSql(d.after.text, d.after.path), approvals, levels)) {
         if (f.approved) continue;
         blocked.add(f.rule);
         print(pc.red(`  blocked ${d.after.path}:${f.line}:${f.column}: ${f.rule} (${f.target}): approve with ${approveDirective(f.rule)}`));
@@ -76,7 +76,7 @@ export async function runGenerate(o: { config?: string; passthrough: string[] },
     return r.drizzleKitExit === 0 ? 0 : 2;
   }
   summarize(r.plan, print);
-  verdict(r.plan, config.guard.approve, print);
+  verdict(r.plan, config.guard.approve, print, config.guard.rules);
   return 0;
 }
 
@@ -91,7 +91,7 @@ export async function runRewrite(o: { config?: string; out?: string; dryRun: boo
     return 0;
   }
   summarize(plan, print);
-  verdict(plan, config.guard.approve, print);
+  verdict(plan, config.guard.approve, print, config.guard.rules);
   if (plan.unchanged) print("already rewritten: nothing changed");
   return 0;
 }
@@ -136,6 +136,7 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
       dryRun: !!o.dryRun,
       allowOutOfOrder: !!o.allowOutOfOrder,
       approvals: config.guard.approve,
+      ruleLevels: config.guard.rules,
       phase: o.phase === "expand" ? "expand" : undefined,
       secrets,
       log: print,
@@ -165,6 +166,7 @@ export async function runStatus(o: any, print: Print): Promise<number> {
       migrationsTable: config.migrationsTable,
       migrationsSchema: config.migrationsSchema,
       approvals: config.guard.approve,
+      ruleLevels: config.guard.rules,
       dryRun: true,
     });
     print(`status of ${label}`);
@@ -185,11 +187,8 @@ function emit(format: Format, result: LintResult, checks: CheckItem[] | undefine
 export async function runLint(o: { paths: string[]; config?: string; format?: string }, print: Print): Promise<number> {
   const format = pickFormat(o.format);
   if (!o.paths.length) throw new GuardError("lint needs files or folders: drizzle-guard lint drizzle/");
-  const config = await loadConfig({ config: o.config }).catch((e) => {
-    if (o.config) throw e;
-    return undefined;
-  });
-  const result = lintFiles(collectSqlFiles(o.paths), config?.guard.approve ?? []);
+  const config = await loadConfig({ config: o.config });
+  const result = lintFiles(collectSqlFiles(o.paths), config?.guard.approve ?? [], process.cwd(), config?.guard.rules ?? {});
   emit(format, result, undefined, print);
   return result.verdict === "PASS" ? 0 : 1;
 }
@@ -198,7 +197,7 @@ export async function runCheck(o: { config?: string; out?: string; format?: stri
   const format = pickFormat(o.format);
   const config = await loadConfig({ config: o.config });
   const out = o.out ? resolve(o.out) : config.out;
-  const r = check(out, { naming: config.guard.naming, approvals: config.guard.approve, display: relative(process.cwd(), out) || "." });
+  const r = check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." });
   emit(format, r.lint, r.checks, print);
   return r.checks.every((c) => c.ok) ? 0 : 1;
 }

@@ -25,7 +25,20 @@ export interface GuardOptions {
   statementTimeout: string;
   /** Approved forbidden operations: `{ rule, target?, reason }`. */
   approve: ConfigApproval[];
+  /** Level of each forbidden-operation rule: "error" (default: blocks), "warn" (reported only) or "off". */
+  rules: Record<string, RuleLevel>;
 }
+
+export type RuleLevel = "error" | "warn" | "off";
+
+/** drizzle-guard.config.ts: `export default defineConfig({ ... })`. Every key is optional. */
+export type GuardConfig = Partial<GuardOptions>;
+
+export function defineConfig(config: GuardConfig): GuardConfig {
+  return config;
+}
+
+const GUARD_KEYS = new Set(["naming", "lockTimeout", "statementTimeout", "approve", "rules"]);
 
 export interface ResolvedConfig {
   /** The config file that was read (absolute), or undefined when none was found. */
@@ -45,7 +58,7 @@ export interface ResolvedConfig {
 const DEFAULT_NAMES = ["drizzle.config.ts", "drizzle.config.mts", "drizzle.config.js", "drizzle.config.mjs", "drizzle.config.cjs", "drizzle.config.json"];
 const GUARD_NAMES = ["drizzle-guard.config.ts", "drizzle-guard.config.js", "drizzle-guard.config.mjs", "drizzle-guard.config.json"];
 
-export const DEFAULT_GUARD: GuardOptions = { naming: "timestamp", lockTimeout: "5s", statementTimeout: "0", approve: [] };
+export const DEFAULT_GUARD: GuardOptions = { naming: "timestamp", lockTimeout: "5s", statementTimeout: "0", approve: [], rules: {} };
 
 async function loadModule(path: string): Promise<any> {
   if (extname(path) === ".json") {
@@ -82,7 +95,18 @@ export async function loadConfig(opts: { config?: string; cwd?: string } = {}): 
   }
   const guardPath = GUARD_NAMES.map((n) => join(configPath ? dirname(configPath) : cwd, n)).find((p) => existsSync(p));
   const guardRaw: any = guardPath ? await loadModule(guardPath) : {};
-  const guard: GuardOptions = { ...DEFAULT_GUARD, ...(raw.guard ?? {}), ...(guardRaw ?? {}) };
+  const guardFile = guardPath ?? configPath;
+  if (!guardRaw || typeof guardRaw !== "object") throw new GuardError("drizzle-guard config has no default export object", { file: guardFile });
+  const unknown = Object.keys(guardRaw).filter((k) => !GUARD_KEYS.has(k));
+  if (unknown.length) {
+    throw new GuardError(`unknown drizzle-guard option(s): ${unknown.join(", ")}`, { file: guardFile, hint: `known options: ${[...GUARD_KEYS].join(", ")}` });
+  }
+  const guard: GuardOptions = { ...DEFAULT_GUARD, ...guardRaw };
+  const { FORBIDDEN } = await import("./lint/forbidden.js");
+  for (const [id, level] of Object.entries(guard.rules ?? {})) {
+    if (!FORBIDDEN.some((r) => r.id === id)) throw new GuardError(`rules: unknown rule ${id}`, { file: guardFile, hint: `rules: ${FORBIDDEN.map((r) => r.id).join(", ")}` });
+    if (!["error", "warn", "off"].includes(level)) throw new GuardError(`rules: ${id} must be "error", "warn" or "off"`, { file: guardFile });
+  }
   if (guard.naming !== "timestamp" && guard.naming !== "timestamp-underscore") {
     throw new GuardError(`naming must be "timestamp" or "timestamp-underscore", not ${JSON.stringify(guard.naming)}`, {
       file: guardPath ?? configPath,

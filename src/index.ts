@@ -1,5 +1,5 @@
 /** Programmatic API of drizzle-guard. */
-export { loadConfig, type ResolvedConfig, type GuardOptions } from "./config.js";
+export { loadConfig, defineConfig, type ResolvedConfig, type GuardOptions, type GuardConfig } from "./config.js";
 export { GuardError } from "./errors.js";
 export { applyEdits, checkConflicts, type Edit } from "./engine.js";
 export { parseSql, type ParsedSql, type Statement, type Token } from "./sql/parse.js";

@@ -190,3 +190,43 @@ describe("output schemas", () => {
     expect(validate({ version: "2.1.0", runs: [{ tool: {} }] })).toBe(false);
   });
 });
+
+describe("rules documentation", () => {
+  it("docs/rules.md is generated from the registries (npm run docs:rules)", async () => {
+    const { renderRulesDoc } = await import("../src/lint/doc.js");
+    expect(readFileSync(join(ROOT, "docs", "rules.md"), "utf8")).toBe(renderRulesDoc());
+  });
+
+  it("every rule has an example, and the example is classified as that rule", async () => {
+    const { EXAMPLES } = await import("../src/lint/examples.js");
+    const { RULES } = await import("../src/lint/rules.js");
+    const { FORBIDDEN } = await import("../src/lint/forbidden.js");
+    const ids = [...Object.keys(RULES), ...FORBIDDEN.map((r) => r.id)];
+    expect(Object.keys(EXAMPLES).sort()).toEqual([...ids].sort());
+    for (const id of Object.keys(RULES)) {
+      const report = lintText(EXAMPLES[id], `${id}.sql`);
+      expect(report.statements.at(-1)?.rule, id).toBe(id);
+    }
+    for (const r of FORBIDDEN) {
+      expect(lintText(EXAMPLES[r.id], `${r.id}.sql`).findings.map((f) => f.rule), r.id).toContain(r.id);
+    }
+  });
+});
+
+describe("drizzle-guard.config", () => {
+  it("unknown keys and unknown rules are errors; rule levels warn/off stop blocking", () => {
+    const { dir } = project({ approvals: false });
+    writeFileSync(join(dir, "drizzle-guard.config.json"), JSON.stringify({ aprove: [] }));
+    let r = run(dir, ["lint", "drizzle"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown drizzle-guard option(s): aprove");
+    writeFileSync(join(dir, "drizzle-guard.config.json"), JSON.stringify({ rules: { "ban-dorp-table": "off" } }));
+    r = run(dir, ["check"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("rules: unknown rule ban-dorp-table");
+    writeFileSync(join(dir, "drizzle-guard.config.json"), JSON.stringify({ rules: { "ban-drop-table": "warn", "ban-drop-schema": "off" } }));
+    r = run(dir, ["lint", "drizzle"]);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: PASS");
+    expect(r.stdout).toContain("allowed: rule level is warn in the config");
+  });
+});

@@ -14,7 +14,7 @@ import { lintText, verdictOf, type LintResult } from "./lint.js";
 
 const NAME = { timestamp: /^\d{14}_[A-Za-z0-9_-]+$/, "timestamp-underscore": /^\d{8}_\d{6}_[A-Za-z0-9_-]+$/ };
 
-export function check(out: string, opts: { naming: Naming; approvals: readonly ConfigApproval[]; display?: string }): { checks: CheckItem[]; lint: LintResult } {
+export function check(out: string, opts: { naming: Naming; approvals: readonly ConfigApproval[]; levels?: Record<string, "error" | "warn" | "off">; display?: string }): { checks: CheckItem[]; lint: LintResult } {
   const folder = readFolder(out);
   const shown = opts.display ?? out;
   const entries = folder.journal.entries;
@@ -113,7 +113,7 @@ export function check(out: string, opts: { naming: Naming; approvals: readonly C
   );
 
   // 5. lint
-  const files = entries.map((e) => lintText(readSql(folder, e.tag), rel(`${e.tag}.sql`), opts.approvals));
+  const files = entries.map((e) => lintText(readSql(folder, e.tag), rel(`${e.tag}.sql`), opts.approvals, undefined, opts.levels));
   const lint: LintResult = { files, ...verdictOf(files) };
   checks.push(
     lint.verdict === "PASS"

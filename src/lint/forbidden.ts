@@ -91,16 +91,24 @@ function approvalsAbove(f: ParsedSql, s: Statement): Array<{ rule: string; reaso
     });
 }
 
-export function findForbidden(f: ParsedSql, approvals: readonly ConfigApproval[] = []): ForbiddenFinding[] {
+export function findForbidden(
+  f: ParsedSql,
+  approvals: readonly ConfigApproval[] = [],
+  levels: Readonly<Record<string, "error" | "warn" | "off">> = {},
+): ForbiddenFinding[] {
   const out: ForbiddenFinding[] = [];
   for (const s of f.statements) {
     for (const rule of FORBIDDEN) {
+      if (levels[rule.id] === "off") continue;
       const target = rule.match(s, f);
       if (target === undefined) continue;
       const finding: ForbiddenFinding = { rule: rule.id, description: rule.description, statement: s.index, target, line: s.line, column: s.column, approved: false };
       const inline = approvalsAbove(f, s).find((a) => a.rule === rule.id);
       const fromConfig = approvals.find((a) => a.rule === rule.id && (!a.target || a.target === target) && a.reason?.trim());
-      if (inline && inline.reason) {
+      if (levels[rule.id] === "warn") {
+        finding.approved = true;
+        finding.approval = "allowed: rule level is warn in the config";
+      } else if (inline && inline.reason) {
         finding.approved = true;
         finding.approval = `approved: ${inline.reason}`;
       } else if (fromConfig) {

@@ -38,7 +38,13 @@ export interface LintResult {
 }
 
 
-export function lintText(text: string, file: string, approvals: readonly ConfigApproval[] = [], parsed?: ParsedSql): FileReport {
+export function lintText(
+  text: string,
+  file: string,
+  approvals: readonly ConfigApproval[] = [],
+  parsed?: ParsedSql,
+  levels: Record<string, "error" | "warn" | "off"> = {},
+): FileReport {
   const sql = parsed ?? parseSql(text, file);
   const ctx: LintContext = { createdTables: new Set(), notNullChecks: new Set() };
   const checks = new Map<string, string>(); // constraint name -> table.column of a `col IS NOT NULL` check
@@ -80,7 +86,7 @@ export function lintText(text: string, file: string, approvals: readonly ConfigA
       }
     }
   }
-  return { file, nonTransactional: sql.nonTransactional, statements, findings: findForbidden(sql, approvals), text };
+  return { file, nonTransactional: sql.nonTransactional, statements, findings: findForbidden(sql, approvals, levels), text };
 }
 
 /** Files named by the arguments: .sql files as given, directories searched recursively (meta/ skipped). */
@@ -110,7 +116,12 @@ export function verdictOf(files: readonly FileReport[]): Pick<LintResult, "block
   return { blockedRules: blocked, verdict: blocked.length ? "BLOCKED" : "PASS" };
 }
 
-export function lintFiles(files: readonly string[], approvals: readonly ConfigApproval[] = [], cwd = process.cwd()): LintResult {
-  const reports = files.map((f) => lintText(readFileSync(f, "utf8"), relative(cwd, f) || f, approvals));
+export function lintFiles(
+  files: readonly string[],
+  approvals: readonly ConfigApproval[] = [],
+  cwd = process.cwd(),
+  levels: Record<string, "error" | "warn" | "off"> = {},
+): LintResult {
+  const reports = files.map((f) => lintText(readFileSync(f, "utf8"), relative(cwd, f) || f, approvals, undefined, levels));
   return { files: reports, ...verdictOf(reports) };
 }

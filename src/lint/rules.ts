@@ -253,7 +253,7 @@ export function classify(s: Statement, ctx: LintContext): Classified[] {
     case "CreateDomainStmt":
       return one("create-type");
     case "AlterEnumStmt":
-      return one(n.newVal ? "enum-add-value" : "alter-type-other");
+      return one(n.newVal && !n.oldVal ? "enum-add-value" : "alter-type-other");
     case "CreateSchemaStmt":
       return one("create-schema");
     case "CreateSeqStmt":

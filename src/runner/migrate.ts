@@ -31,6 +31,8 @@ export interface MigrateOptions {
   allowOutOfOrder?: boolean;
   /** Approvals of forbidden operations from the config. */
   approvals?: ConfigApproval[];
+  /** Levels of forbidden-operation rules from the config. */
+  ruleLevels?: Record<string, "error" | "warn" | "off">;
   /** `expand`: stop before the first file marked `-- drizzle-guard: phase=contract`. */
   phase?: "expand";
   /** Secrets to redact from every message (e.g. the connection password). */
@@ -94,7 +96,12 @@ async function readApplied(driver: Driver, opts: MigrateOptions): Promise<Applie
 }
 
 /** Classifies every journal entry against the bookkeeping rows. */
-export function classify(loaded: Loaded, rows: AppliedRow[], approvals: readonly ConfigApproval[] = []): EntryStatus[] {
+export function classify(
+  loaded: Loaded,
+  rows: AppliedRow[],
+  approvals: readonly ConfigApproval[] = [],
+  levels: Record<string, "error" | "warn" | "off"> = {},
+): EntryStatus[] {
   const byWhen = new Map<number, AppliedRow[]>();
   for (const r of rows) {
     const w = Number(r.created_at);
@@ -129,7 +136,7 @@ export function classify(loaded: Loaded, rows: AppliedRow[], approvals: readonly
         detail: `${e.tag} is older than the newest applied migration and was never applied (drizzle-orm's migrator would skip it silently)`,
       };
     }
-    const blocked = findForbidden(f.parsed, approvals).filter((x) => !x.approved);
+    const blocked = findForbidden(f.parsed, approvals, levels).filter((x) => !x.approved);
     if (blocked.length) {
       return {
         tag: e.tag,
@@ -200,7 +207,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
 
   if (opts.dryRun) {
     const rows = (await readApplied(driver, opts)) ?? [];
-    const statuses = classify(loaded, rows, opts.approvals);
+    const statuses = classify(loaded, rows, opts.approvals, opts.ruleLevels);
     for (const s of statuses) if (s.state !== "applied") log(`${s.state.padEnd(12)} ${s.tag}${s.detail ? `: ${s.detail}` : ""}`);
     return { applied: [], statuses };
   }
@@ -222,7 +229,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     await driver.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await driver.query(`CREATE TABLE IF NOT EXISTS ${tableSql(opts)} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`);
     const rows = (await readApplied(driver, opts)) ?? [];
-    const statuses = classify(loaded, rows, opts.approvals);
+    const statuses = classify(loaded, rows, opts.approvals, opts.ruleLevels);
     const edited = statuses.filter((s) => s.state === "edited");
     if (edited.length) {
       throw new GuardError(edited.map((e) => e.detail).join("\n"), {
@@ -246,7 +253,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
         log(`stopping before ${st.tag}: contract phase (--phase expand)`);
         break;
       }
-      const blocked = findForbidden(f.parsed, opts.approvals).filter((x) => !x.approved);
+      const blocked = findForbidden(f.parsed, opts.approvals, opts.ruleLevels).filter((x) => !x.approved);
       if (blocked.length) {
         const b = blocked[0];
         const s = f.parsed.statements[b.statement];
@@ -288,7 +295,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
       }
       applied.push(st.tag);
     }
-    return { applied, statuses: classify(loaded, (await readApplied(driver, opts)) ?? [], opts.approvals) };
+    return { applied, statuses: classify(loaded, (await readApplied(driver, opts)) ?? [], opts.approvals, opts.ruleLevels) };
   } finally {
     await driver.query(`select pg_advisory_unlock(${key})`).catch(() => undefined);
   }
