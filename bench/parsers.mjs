@@ -116,9 +116,14 @@ for (const [name, list] of Object.entries(failures)) {
 
 // Accepting a statement is not understanding it. A cheap fidelity check: print node-sql-parser's
 // AST back to SQL (its own sqlify) and ask libpg-query whether that SQL has the same parse tree as
-// the original (locations ignored). Informational only; not part of the summary counts.
+// the original. Informational only; not part of the summary counts. Locations are ignored, and so
+// is the order of a column's constraints (`DEFAULT 0 NOT NULL` = `NOT NULL DEFAULT 0`).
 const stripLocations = (tree) =>
-  JSON.stringify(tree, (k, v) => (k === "location" || k === "stmt_location" || k === "stmt_len" ? undefined : v));
+  JSON.stringify(tree, (k, v) => {
+    if (k === "location" || k === "stmt_location" || k === "stmt_len") return undefined;
+    if (k === "constraints" && Array.isArray(v)) return v.map((c) => [stripLocations(c), c]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
+    return v;
+  });
 const nspFailed = new Set(failures["node-sql-parser"].map((f) => f.sql));
 const roundTrip = { same: 0, differs: [] };
 for (const sql of statements.filter((s) => !nspFailed.has(s))) {

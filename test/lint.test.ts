@@ -230,3 +230,39 @@ describe("drizzle-guard.config", () => {
     expect(r.stdout).toContain("allowed: rule level is warn in the config");
   });
 });
+
+describe("two branches generating from the same parent", () => {
+  it("check reports the fork, naming both snapshot files", async () => {
+    const { makeProject, useSchema } = await import("./helpers/project.js");
+    const a = makeProject();
+    useSchema(a, "v1");
+    expect(run(a, ["generate", "--name", "init"]).status).toBe(0);
+    const b = mkdtempSync(join(tmpdir(), "dg-branch-"));
+    cpSync(a, b, { recursive: true, verbatimSymlinks: true });
+    // Branch A: the v2 schema. Branch B: a different change to v1.
+    useSchema(a, "v2");
+    expect(run(a, ["generate", "--name", "billing"]).status).toBe(0);
+    writeFileSync(join(b, "schema.ts"), readFileSync(join(b, "schemas", "v1.ts"), "utf8").replace('name: text("name").notNull(),', 'name: text("name").notNull(),\n    nickname: text("nickname"),'));
+    await new Promise((r) => setTimeout(r, 1100)); // a later second, as a real other branch would be
+    expect(run(b, ["generate", "--name", "nickname"]).status).toBe(0);
+    // A git merge of both branches: the union of files, journal entries in time order.
+    const outA = join(a, "drizzle");
+    const outB = join(b, "drizzle");
+    const bOnly = readdirSync(outB).filter((f) => f.endsWith(".sql") && !readdirSync(outA).includes(f));
+    for (const f of bOnly) cpSync(join(outB, f), join(outA, f));
+    const snapB = readdirSync(join(outB, "meta")).filter((f) => f.endsWith("_snapshot.json") && !readdirSync(join(outA, "meta")).includes(f));
+    for (const f of snapB) cpSync(join(outB, "meta", f), join(outA, "meta", f));
+    const ja = JSON.parse(readFileSync(join(outA, "meta", "_journal.json"), "utf8"));
+    const jb = JSON.parse(readFileSync(join(outB, "meta", "_journal.json"), "utf8"));
+    const merged = [...ja.entries, ...jb.entries.filter((e: any) => !ja.entries.some((x: any) => x.tag === e.tag))].sort((x: any, y: any) => x.when - y.when);
+    writeFileSync(join(outA, "meta", "_journal.json"), JSON.stringify({ ...ja, entries: merged.map((e: any, idx: number) => ({ ...e, idx })) }, null, 2));
+    const r = run(a, ["check", "--format", "json"]);
+    expect(r.status).toBe(1);
+    const consistency = JSON.parse(r.stdout).checks.find((c: any) => c.check === "consistency");
+    const forkSnaps = [...readdirSync(join(outA, "meta")).filter((f) => f.endsWith("_snapshot.json"))].sort().slice(1);
+    expect(forkSnaps).toHaveLength(3);
+    expect(consistency.ok).toBe(false);
+    expect(consistency.message).toMatch(new RegExp(`fork: (${forkSnaps.join("|")}) and (${forkSnaps.join("|")}) both follow snapshot`));
+    expect(consistency.message).toContain(snapB[0]);
+  });
+});
