@@ -58,7 +58,7 @@ export interface ResolvedConfig {
 const DEFAULT_NAMES = ["drizzle.config.ts", "drizzle.config.mts", "drizzle.config.js", "drizzle.config.mjs", "drizzle.config.cjs", "drizzle.config.json"];
 const GUARD_NAMES = ["drizzle-guard.config.ts", "drizzle-guard.config.js", "drizzle-guard.config.mjs", "drizzle-guard.config.json"];
 
-export const DEFAULT_GUARD: GuardOptions = { naming: "timestamp", lockTimeout: "5s", statementTimeout: "0", approve: [], rules: {} };
+export const DEFAULT_GUARD: GuardOptions = { naming: "timestamp", lockTimeout: "5s", statementTimeout: "15min", approve: [], rules: {} };
 
 async function loadModule(path: string): Promise<any> {
   if (extname(path) === ".json") {

@@ -59,7 +59,12 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
     if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: 2 });
     return { newTags, drizzleKitExit: code };
   }
-  const plan = planRewrite(after, { newTags: new Set(newTags), only: new Set(newTags), naming: config.guard.naming });
+  const plan = planRewrite(after, {
+    newTags: new Set(newTags),
+    only: new Set(newTags),
+    naming: config.guard.naming,
+    timeouts: { lockTimeout: config.guard.lockTimeout, statementTimeout: config.guard.statementTimeout },
+  });
   applyPlan(plan);
   return { newTags, plan, drizzleKitExit: code };
 }

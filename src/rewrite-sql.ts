@@ -5,8 +5,8 @@
  */
 import { applyEdits, type Edit } from "./engine.js";
 import { parseSql, isComment, type ParsedSql, type Statement } from "./sql/parse.js";
-import { listKey, nameList, relKey } from "./sql/names.js";
-import type { Note, TransformContext } from "./transform.js";
+import { listKey, nameList, quoteLiteral, relKey } from "./sql/names.js";
+import type { AddedStatement, Note, Phase, TransformContext } from "./transform.js";
 import { statementTransforms } from "../transforms/index.js";
 
 export const NON_TX_HEADER =
@@ -20,6 +20,8 @@ export interface SqlPart {
   nonTransactional: boolean;
   /** Indexes (in the input) of the statements in this part. */
   statements: number[];
+  /** Set when a new migration was split into phase files. */
+  phase?: Phase;
 }
 
 export interface SqlRewrite {
@@ -34,7 +36,7 @@ export interface SqlRewrite {
   changed: boolean;
 }
 
-export function buildContext(sql: ParsedSql): TransformContext {
+export function buildContext(sql: ParsedSql): Omit<TransformContext, "newMigration"> & { newMigration: boolean } {
   const createdTables = new Set<string>();
   const indexesOnCreatedTables = new Set<string>();
   const droppedTables = new Map<string, number>();
@@ -47,7 +49,7 @@ export function buildContext(sql: ParsedSql): TransformContext {
     else if (s.kind === "DropStmt" && n.removeType === "OBJECT_TABLE")
       for (const o of n.objects ?? []) droppedTables.set(listKey(nameList(o.List?.items)), s.index);
   }
-  return { sql, createdTables, indexesOnCreatedTables, droppedTables };
+  return { sql, createdTables, indexesOnCreatedTables, droppedTables, newMigration: false };
 }
 
 /** The text from statement i's start (file start for i = 0) to the next statement's start. */
@@ -83,21 +85,52 @@ function stripTrailingBreakpoint(text: string): string {
 }
 
 export interface RewriteSqlOptions {
-  /** May the statements be split into a transactional and a non-transactional file? */
+  /** A migration generated now: may be split into phase files and gets phase-only rewrites. */
   split: boolean;
+  /** drizzle-kit's snapshots after and before this migration (new migrations). */
+  snapshot?: Record<string, any>;
+  previousSnapshot?: Record<string, any>;
+  /** lock_timeout / statement_timeout written at the top of new migrations' files. */
+  timeouts?: { lockTimeout: string; statementTimeout: string };
+}
+
+const PHASE_HEADER: Record<Phase, string> = {
+  expand:
+    "-- drizzle-guard: phase=expand\n" +
+    "-- Expand: additive changes with brief locks; the files after it finish this migration.\n" +
+    "-- Deploy application code that works with both the old and the new schema before them.\n",
+  concurrent: NON_TX_HEADER + "-- drizzle-guard: phase=expand\n-- Expand (concurrent): indexes built and dropped without blocking writes.\n",
+  validate:
+    "-- drizzle-guard: phase=validate\n" +
+    "-- Validate: constraints added NOT VALID are checked against existing rows under SHARE UPDATE EXCLUSIVE\n" +
+    "-- (reads and writes go on). Rows that violate them make this file fail: fix the data, then run it again.\n",
+};
+
+const isTimeoutSet = (s: Statement) => s.kind === "VariableSetStmt" && ["lock_timeout", "statement_timeout"].includes(s.node.name);
+
+function timeoutLines(t: NonNullable<RewriteSqlOptions["timeouts"]>, transactional: boolean): string {
+  const statement = transactional ? t.statementTimeout : "0";
+  return `SET lock_timeout = ${quoteLiteral(t.lockTimeout)};${BREAKPOINT}\nSET statement_timeout = ${quoteLiteral(statement)};${BREAKPOINT}\n`;
 }
 
 export function rewriteSql(input: string, file: string, options: RewriteSqlOptions): SqlRewrite {
   const parsed = parseSql(input, file);
-  const ctx = buildContext(parsed);
+  const ctx = {
+    ...buildContext(parsed),
+    newMigration: options.split,
+    snapshot: options.snapshot,
+    previousSnapshot: options.previousSnapshot,
+  };
   const edits: Edit[] = [];
   const notes: Note[] = [];
   const nonTx = new Set<number>();
+  const added: AddedStatement[] = [];
   for (const t of statementTransforms) {
     const r = t.apply(ctx);
     edits.push(...r.edits);
     notes.push(...(r.notes ?? []));
     for (const i of r.nonTransactional ?? []) nonTx.add(i);
+    added.push(...(r.added ?? []));
   }
   const statements = parsed.statements;
   const touched = new Set<number>();
@@ -105,19 +138,26 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
     const s = statements.find((x) => e.start >= x.start && e.start <= x.end);
     if (s) touched.add(s.index);
   }
+  // New migrations set their timeouts first, unless the file already does.
+  const timeouts = options.split && options.timeouts && !statements.slice(0, 2).some(isTimeoutSet) ? options.timeouts : undefined;
 
+  const appended = (list: AddedStatement[]) => list.map((a) => a.text).join(`${BREAKPOINT}\n`);
   const whole = (nonTransactional: boolean, header: boolean): SqlPart[] => {
-    const all = header ? [{ start: 0, end: 0, text: NON_TX_HEADER, by: "concurrent-index" }, ...edits] : edits;
-    return [{ text: applyEdits(input, all, 0, input.length, file), nonTransactional, statements: statements.map((s) => s.index) }];
+    const head = (header ? NON_TX_HEADER : "") + (timeouts && statements.length ? timeoutLines(timeouts, !nonTransactional) : "");
+    const all = head ? [{ start: 0, end: 0, text: head, by: "rewrite" }, ...edits] : edits;
+    let text = applyEdits(input, all, 0, input.length, file);
+    if (added.length) text = text.replace(/;?\s*$/, (m) => (m.includes(";") ? ";" : "") + `${BREAKPOINT}\n` + appended(added));
+    return [{ text, nonTransactional, statements: statements.map((s) => s.index) }];
   };
 
   let parts: SqlPart[];
-  if (nonTx.size === 0 || parsed.nonTransactional) {
+  const mixed = nonTx.size > 0 && nonTx.size < statements.length;
+  if (parsed.nonTransactional || (!options.split && nonTx.size === 0)) {
     parts = whole(parsed.nonTransactional, false);
-  } else if (nonTx.size === statements.length) {
+  } else if (!options.split && nonTx.size === statements.length) {
     parts = whole(true, true);
   } else {
-    const blocker = options.split ? hoistBlocker(parsed, nonTx) : "this migration already exists and is never split";
+    const blocker = !options.split ? "this migration already exists and is never split" : mixed ? hoistBlocker(parsed, nonTx) : undefined;
     if (blocker) {
       notes.push({
         statement: Math.min(...nonTx),
@@ -126,26 +166,45 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
       });
       parts = whole(true, true);
     } else {
-      const group = (wantNonTx: boolean): SqlPart => {
-        const members = statements.filter((s) => nonTx.has(s.index) === wantNonTx);
-        let text = wantNonTx ? NON_TX_HEADER : "";
-        members.forEach((s: Statement, k) => {
-          const [from, to] = chunkRange(parsed, s.index);
-          let chunk = applyEdits(
-            input,
-            edits.filter((e) => e.start >= from && e.end <= to && !(e.start === to && to !== input.length)),
-            from,
-            to,
-            file,
-          );
-          if (k < members.length - 1 && !chunk.trimEnd().endsWith(BREAKPOINT)) {
-            chunk = chunk.replace(/\s*$/, "") + BREAKPOINT + "\n";
-          }
-          text += chunk;
-        });
-        return { text: stripTrailingBreakpoint(text), nonTransactional: wantNonTx, statements: members.map((s) => s.index) };
-      };
-      parts = [group(false), group(true)];
+      const expand = statements.filter((s) => !nonTx.has(s.index));
+      const concurrent = statements.filter((s) => nonTx.has(s.index));
+      const validate = added.filter((a) => a.phase === "validate");
+      const phases = [expand.length ? "expand" : "", concurrent.length ? "concurrent" : "", validate.length ? "validate" : ""].filter(Boolean) as Phase[];
+      if (phases.length <= 1 && validate.length === 0) {
+        parts = whole(concurrent.length > 0, concurrent.length > 0);
+      } else {
+        const many = phases.length > 1;
+        const group = (members: Statement[], phase: Phase): SqlPart => {
+          const transactional = phase !== "concurrent";
+          let text = (many || phase === "concurrent" ? PHASE_HEADER[phase] : "") + (timeouts ? timeoutLines(timeouts, transactional) : "");
+          members.forEach((s: Statement, k) => {
+            const [from, to] = chunkRange(parsed, s.index);
+            let chunk = applyEdits(
+              input,
+              edits.filter((e) => e.start >= from && e.end <= to && !(e.start === to && to !== input.length)),
+              from,
+              to,
+              file,
+            );
+            if (k < members.length - 1 && !chunk.trimEnd().endsWith(BREAKPOINT)) {
+              chunk = chunk.replace(/\s*$/, "") + BREAKPOINT + "\n";
+            }
+            text += chunk;
+          });
+          return { text: stripTrailingBreakpoint(text), nonTransactional: !transactional, statements: members.map((s) => s.index), phase };
+        };
+        parts = [];
+        if (expand.length) parts.push(group(expand, "expand"));
+        if (concurrent.length) parts.push(group(concurrent, "concurrent"));
+        if (validate.length) {
+          parts.push({
+            text: PHASE_HEADER.validate + (timeouts ? timeoutLines(timeouts, true) : "") + appended(validate),
+            nonTransactional: false,
+            statements: [],
+            phase: "validate",
+          });
+        }
+      }
     }
   }
   const changed = parts.length !== 1 || parts[0].text !== input;

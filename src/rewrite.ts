@@ -30,6 +30,8 @@ export interface RewriteOptions {
   /** Only these tags are rewritten (default: all). */
   only?: ReadonlySet<string>;
   naming?: Naming;
+  /** lock_timeout / statement_timeout written at the top of new migrations' files. */
+  timeouts?: { lockTimeout: string; statementTimeout: string };
 }
 
 export interface FileDiff {
@@ -107,13 +109,24 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
   const newTags = options.newTags ?? new Set<string>();
   const entries: NewEntry[] = [];
   const reports: EntryReport[] = [];
+  let previousSnapshotName: string | undefined;
   for (const source of folder.journal.entries) {
     const input = readSql(folder, source.tag);
     const existing = !newTags.has(source.tag);
     const selected = !options.only || options.only.has(source.tag);
-    const rw = selected
-      ? rewriteSql(input, `${source.tag}.sql`, { split: !existing })
-      : rewriteSql(input, `${source.tag}.sql`, { split: false });
+    const rw = rewriteSql(
+      input,
+      `${source.tag}.sql`,
+      selected && !existing
+        ? {
+            split: true,
+            snapshot: readSnapshotFile(folder, snapshotFile(source.tag)),
+            previousSnapshot: previousSnapshotName ? readSnapshotFile(folder, previousSnapshotName) : undefined,
+            timeouts: options.timeouts,
+          }
+        : { split: false },
+    );
+    if (folder.snapshots.includes(snapshotFile(source.tag))) previousSnapshotName = snapshotFile(source.tag);
     const parts = selected ? rw.parts : [{ text: input, nonTransactional: rw.parsed.nonTransactional, statements: [] }];
     parts.forEach((p, k) =>
       entries.push({
@@ -123,7 +136,7 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
         text: p.text,
         nonTransactional: p.nonTransactional,
         existing: existing && k === 0,
-        tag: k === 0 ? source.tag : `${source.tag}${p.nonTransactional ? "_concurrent" : `_part${k + 1}`}`,
+        tag: k === 0 ? source.tag : `${source.tag}_${p.phase ?? `part${k + 1}`}`,
         when: source.when + k,
         rewrite: rw,
       }),
@@ -212,14 +225,17 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
       for (const g of group) plans.push({ e: g, newName: snapshotFile(g.tag) });
       continue;
     }
-    const later = group.slice(1).flatMap((g) => e.rewrite.parts[g.part].statements);
-    const mid = intermediateSnapshot(finalSnap, prevSnapOfEntry, e.rewrite, later);
-    mid.id = randomUUID();
-    mid.prevId = finalSnap.prevId ?? ZERO_ID;
-    const last = { ...finalSnap, prevId: mid.id };
-    plans.push({ e: group[0], content: mid, newName: snapshotFile(group[0].tag) });
-    for (const g of group.slice(1, -1)) plans.push({ e: g, newName: snapshotFile(g.tag) });
-    plans.push({ e: group[group.length - 1], oldName, content: last, newName: snapshotFile(group[group.length - 1].tag) });
+    // Part k's snapshot: the final one without the index changes of the parts after it.
+    let prevId = finalSnap.prevId ?? ZERO_ID;
+    group.forEach((g, k) => {
+      const last = k === group.length - 1;
+      const later = group.slice(k + 1).flatMap((x) => e.rewrite.parts[x.part].statements);
+      const snap = last ? { ...finalSnap } : intermediateSnapshot(finalSnap, prevSnapOfEntry, e.rewrite, later);
+      if (!last) snap.id = randomUUID();
+      snap.prevId = prevId;
+      prevId = snap.id;
+      plans.push({ e: g, oldName: last ? oldName : undefined, content: snap, newName: snapshotFile(g.tag) });
+    });
     prevSnapOfEntry = finalSnap;
   }
   const movedAway = new Set<string>();

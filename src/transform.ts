@@ -26,6 +26,24 @@ export interface TransformContext {
   indexesOnCreatedTables: ReadonlySet<string>;
   /** Relations dropped by DROP TABLE in this file, with the index of the dropping statement. */
   droppedTables: ReadonlyMap<string, number>;
+  /**
+   * True for a migration generated in this run: it may be split into phase files. False for an
+   * existing migration (a deployed database must not see new parts of it).
+   */
+  newMigration: boolean;
+  /** drizzle-kit's snapshot after this migration, and the one before it (when known). */
+  snapshot?: Record<string, any>;
+  previousSnapshot?: Record<string, any>;
+}
+
+/** The phase files a new migration can be split into, in the order they run. */
+export type Phase = "expand" | "concurrent" | "validate";
+
+/** A statement a transform adds to a later phase (e.g. VALIDATE CONSTRAINT after NOT VALID). */
+export interface AddedStatement {
+  phase: Phase;
+  /** Full statement text, with its `;`. */
+  text: string;
 }
 
 export interface TransformResult {
@@ -34,6 +52,8 @@ export interface TransformResult {
   nonTransactional?: number[];
   /** Statements left as they are, with the reason (reported, never silently changed). */
   notes?: Note[];
+  /** Statements added to later phase files (new migrations only). */
+  added?: AddedStatement[];
 }
 
 export interface StatementTransform {

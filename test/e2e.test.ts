@@ -61,12 +61,16 @@ describe("drizzle-guard generate on the example project", () => {
   });
 
   it("splits CONCURRENTLY index changes into their own non-transactional entries", () => {
-    // v2 creates indexes on existing tables and drops one: two entries. v1 (all new tables) one.
+    // v2 creates indexes on existing tables, drops one, adds an enum value and a CHECK on an
+    // existing table: expand, concurrent and validate entries. v1 (all new tables) stays one.
     expect(generated[0]).toHaveLength(1);
-    expect(generated[1]).toHaveLength(2);
+    expect(generated[1].map((f) => f.replace(/^\d{14}_/, ""))).toEqual(["v2.sql", "v2_concurrent.sql", "v2_validate.sql"]);
     const concurrent = generated[1].find((f) => f.includes("_concurrent"))!;
     const text = readFileSync(join(out, concurrent), "utf8");
     expect(text.startsWith("-- drizzle-guard: transaction=off\n")).toBe(true);
+    expect(text).toContain(`ALTER TYPE "public"."role" ADD VALUE IF NOT EXISTS 'support' AFTER 'admin';`);
+    const validate = readFileSync(join(out, generated[1][2]), "utf8");
+    expect(validate).toContain(`ALTER TABLE "products" VALIDATE CONSTRAINT "products_stock_nonnegative";`);
     expect(text).toContain('CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_name_idx"');
     expect(text).toContain('DROP INDEX CONCURRENTLY IF EXISTS "orders_user_id_idx"');
     const tx = readFileSync(join(out, generated[1].find((f) => !f.includes("_concurrent"))!), "utf8");

@@ -3,7 +3,7 @@
  * <case>.input.sql -> <case>.output.sql exactly; the output re-parses (DO bodies as PL/pgSQL);
  * a second run changes nothing; <case>.unchanged.sql gets no edits.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { applyEdits } from "../../src/engine.js";
@@ -13,8 +13,22 @@ import type { StatementTransform } from "../../src/transform.js";
 
 export const FIXTURES = join(import.meta.dirname, "..", "..", "fixtures");
 
-export function runTransform(t: StatementTransform, input: string, file = "input.sql"): string {
-  return applyEdits(input, t.apply(buildContext(parseSql(input, file))).edits);
+/**
+ * The context a fixture runs in: a migration generated now (phase transforms apply), unless the
+ * case name contains `.existing.`; `<case>.snapshot.json` is drizzle-kit's snapshot after it.
+ */
+export function fixtureContext(input: string, file: string, dir?: string) {
+  const name = file.replace(/\.(input|unchanged|output)\.sql$/, "");
+  const snapshotPath = dir ? join(dir, `${name.replace(/\.existing$/, "")}.snapshot.json`) : "";
+  return {
+    ...buildContext(parseSql(input, file)),
+    newMigration: !file.includes(".existing."),
+    snapshot: snapshotPath && existsSync(snapshotPath) ? JSON.parse(readFileSync(snapshotPath, "utf8")) : undefined,
+  };
+}
+
+export function runTransform(t: StatementTransform, input: string, file = "input.sql", dir?: string): string {
+  return applyEdits(input, t.apply(fixtureContext(input, file, dir)).edits);
 }
 
 /** Parses `sql`, and the body of every DO block in it as PL/pgSQL. */
@@ -42,17 +56,17 @@ export function defineFixtureTests(t: StatementTransform): void {
     it(`${name}: exact output, re-parses, fixed point`, () => {
       const input = readFileSync(join(dir, f), "utf8");
       const expected = readFileSync(join(dir, `${name}.output.sql`), "utf8");
-      const output = runTransform(t, input, f);
+      const output = runTransform(t, input, f, dir);
       expect(output).toBe(expected);
       expect(output).not.toBe(input);
       assertParses(output, `${name}.output.sql`);
-      expect(runTransform(t, output, `${name}.output.sql`)).toBe(output);
+      expect(runTransform(t, output, `${name}.output.sql`, dir)).toBe(output);
     });
   }
   for (const f of unchanged) {
     it(`${f.replace(".unchanged.sql", "")}: no edits`, () => {
       const input = readFileSync(join(dir, f), "utf8");
-      const r = t.apply(buildContext(parseSql(input, f)));
+      const r = t.apply(fixtureContext(input, f, dir));
       expect(r.edits).toEqual([]);
     });
   }
