@@ -243,7 +243,8 @@ describe("two branches generating from the same parent", () => {
     useSchema(a, "v2");
     expect(run(a, ["generate", "--name", "billing"]).status).toBe(0);
     writeFileSync(join(b, "schema.ts"), readFileSync(join(b, "schemas", "v1.ts"), "utf8").replace('name: text("name").notNull(),', 'name: text("name").notNull(),\n    nickname: text("nickname"),'));
-    await new Promise((r) => setTimeout(r, 1100)); // a later second, as a real other branch would be
+    // A later time, as a real other branch would be (A's split parts took the next seconds for their names).
+    await new Promise((r) => setTimeout(r, 3500));
     expect(run(b, ["generate", "--name", "nickname"]).status).toBe(0);
     // A git merge of both branches: the union of files, journal entries in time order.
     const outA = join(a, "drizzle");
