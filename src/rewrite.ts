@@ -10,6 +10,7 @@ import {
   JOURNAL,
   SUM,
   readFolder,
+  readSnapshotFile,
   readSql,
   sha256,
   snapshotFile,
@@ -94,21 +95,17 @@ function intermediateSnapshot(finalSnap: Record<string, any>, prevSnap: Record<s
   return snap;
 }
 
-function readSnapshotFile(folder: Folder, name: string): Record<string, any> | undefined {
-  if (!folder.snapshots.includes(name)) return undefined;
-  const path = join(folder.dir, "meta", name);
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch (e: any) {
-    throw new GuardError(`malformed snapshot: ${e.message}`, { file: join("meta", name) });
-  }
-}
-
 export function planRewrite(folder: Folder, options: RewriteOptions = {}): RewritePlan {
   const naming = options.naming ?? "timestamp";
   const newTags = options.newTags ?? new Set<string>();
   const entries: NewEntry[] = [];
   const reports: EntryReport[] = [];
+  // Each snapshot is read once (the rewrite of an entry and the snapshot plan both need them).
+  const snapshots = new Map<string, Record<string, any> | undefined>();
+  const readSnapshot = (name: string) => {
+    if (!snapshots.has(name)) snapshots.set(name, readSnapshotFile(folder, name));
+    return snapshots.get(name);
+  };
   let previousSnapshotName: string | undefined;
   for (const source of folder.journal.entries) {
     const input = readSql(folder, source.tag);
@@ -120,8 +117,8 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
       selected && !existing
         ? {
             split: true,
-            snapshot: readSnapshotFile(folder, snapshotFile(source.tag)),
-            previousSnapshot: previousSnapshotName ? readSnapshotFile(folder, previousSnapshotName) : undefined,
+            snapshot: readSnapshot(snapshotFile(source.tag)),
+            previousSnapshot: previousSnapshotName ? readSnapshot(previousSnapshotName) : undefined,
             timeouts: options.timeouts,
           }
         : { split: false },
@@ -187,12 +184,12 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
 
   // 1. SQL files under their new names (old ones stay until the journal points elsewhere).
   for (const e of entries) {
-    const oldText = e.part === 0 && e.parts === 1 ? readSql(folder, e.source.tag) : null;
+    const oldText = e.part === 0 && e.parts === 1 ? e.rewrite.input : null;
     const renamed = e.tag !== e.source.tag;
     if (renamed || e.parts > 1 || oldText !== e.text) stage(e.text, `${e.tag}.sql`);
     if (e.part === 0) {
       diffs.push({
-        before: { path: `${e.source.tag}.sql`, text: readSql(folder, e.source.tag) },
+        before: { path: `${e.source.tag}.sql`, text: e.rewrite.input },
         after: { path: `${e.tag}.sql`, text: e.text },
       });
     } else {
@@ -214,12 +211,12 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
     if (e.parts === 1) {
       const has = existingSnapshots.has(oldName);
       plans.push({ e, oldName: has ? oldName : undefined, newName });
-      if (has) prevSnapOfEntry = readSnapshotFile(folder, oldName);
+      if (has) prevSnapOfEntry = readSnapshot(oldName);
       continue;
     }
     // A split entry: part 0 gets an intermediate snapshot, the last part drizzle-kit's own.
     if (e.part !== 0) continue;
-    const finalSnap = readSnapshotFile(folder, oldName);
+    const finalSnap = readSnapshot(oldName);
     const group = entries.slice(i, i + e.parts);
     if (!finalSnap) {
       for (const g of group) plans.push({ e: g, newName: snapshotFile(g.tag) });
@@ -268,7 +265,7 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
       const hash = sha256(e.text);
       const from = new Set(e.part === 0 ? (prior?.rewrittenFrom ?? []) : []);
       if (e.parts === 1) {
-        const oldHash = sha256(readSql(folder, e.source.tag));
+        const oldHash = sha256(e.rewrite.input);
         if (oldHash !== hash) from.add(oldHash);
         if (prior && prior.sha256 !== hash) from.add(prior.sha256);
       }

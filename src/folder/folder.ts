@@ -165,9 +165,8 @@ export function snapshotFile(tag: string): string {
   return `${snapshotPrefix(tag)}_snapshot.json`;
 }
 
-/** The snapshot of an entry, or undefined when the folder has none for it. */
-export function readSnapshot(folder: Folder, tag: string): Record<string, any> | undefined {
-  const name = snapshotFile(tag);
+/** A snapshot of meta/ by file name, or undefined when the folder has none of that name. */
+export function readSnapshotFile(folder: Folder, name: string): Record<string, any> | undefined {
   if (!folder.snapshots.includes(name)) return undefined;
   return readJson(join(folder.dir, "meta", name), `meta/${name}`) as Record<string, any>;
 }
