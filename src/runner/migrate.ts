@@ -12,7 +12,7 @@ import { recoverFolder } from "../folder/write.js";
 import { parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
 import { quoteIdent, quoteLiteral, relKey, relSql } from "../sql/names.js";
 import { redactSecrets, type Driver } from "./driver.js";
-import { approveDirective, findForbidden, type ConfigApproval } from "../lint/forbidden.js";
+import { approveDirective, findForbidden, type ConfigApproval, type ForbiddenFinding } from "../lint/forbidden.js";
 
 export interface MigrateOptions {
   driver: Driver;
@@ -48,6 +48,8 @@ export interface EntryStatus {
   state: EntryState;
   nonTransactional: boolean;
   detail?: string;
+  /** Unapproved forbidden operations of a file not yet applied (its state is "blocked" unless out of order). */
+  blocked?: ForbiddenFinding[];
 }
 
 export interface MigrateResult {
@@ -127,6 +129,7 @@ export function classify(
         detail: `${e.tag}.sql was changed after it was applied (the database recorded sha256 ${matches[0].hash.slice(0, 12)}…, the file is ${f.hash.slice(0, 12)}…)`,
       };
     }
+    const blocked = findForbidden(f.parsed, approvals, levels).filter((x) => !x.approved);
     if (e.when < newest) {
       return {
         tag: e.tag,
@@ -134,9 +137,9 @@ export function classify(
         state: "out-of-order",
         nonTransactional,
         detail: `${e.tag} is older than the newest applied migration and was never applied (drizzle-orm's migrator would skip it silently)`,
+        blocked,
       };
     }
-    const blocked = findForbidden(f.parsed, approvals, levels).filter((x) => !x.approved);
     if (blocked.length) {
       return {
         tag: e.tag,
@@ -144,6 +147,7 @@ export function classify(
         state: "blocked",
         nonTransactional,
         detail: blocked.map((b) => `${e.tag}.sql:${b.line}:${b.column} ${b.rule} (${b.target})`).join("; "),
+        blocked,
       };
     }
     return { tag: e.tag, when: e.when, state: "pending", nonTransactional };
@@ -156,18 +160,15 @@ function statementSql(p: ParsedSql, s: Statement): string {
   return p.text.slice(s.start, s.end);
 }
 
-/** Sessions holding locks on the relations a statement touches, for the lock-timeout report. */
+/** Sessions holding locks on the table a statement touches, for the lock-timeout report. */
 async function blockers(driver: Driver, s: Statement): Promise<string[]> {
-  const rels: string[] = [];
-  const n = s.node;
-  if (n?.relation) rels.push(relSql(n.relation));
-  if (rels.length === 0) return [];
+  if (!s.node?.relation) return [];
   const r = await driver.query(
     `select l.pid, l.mode, a.state, left(a.query, 200) as query
        from pg_locks l join pg_stat_activity a on a.pid = l.pid
       where l.relation = to_regclass($1) and l.granted and l.pid <> pg_backend_pid()
       order by l.pid`,
-    [rels[0]],
+    [relSql(s.node.relation)],
   );
   return r.rows.map((x) => `pid ${x.pid} holds ${x.mode} (${x.state ?? "?"}): ${String(x.query ?? "").replace(/\s+/g, " ")}`);
 }
@@ -253,7 +254,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
         log(`stopping before ${st.tag}: contract phase (--phase expand)`);
         break;
       }
-      const blocked = findForbidden(f.parsed, opts.approvals, opts.ruleLevels).filter((x) => !x.approved);
+      const blocked = st.blocked ?? [];
       if (blocked.length) {
         const b = blocked[0];
         const s = f.parsed.statements[b.statement];
