@@ -82,7 +82,7 @@ export async function runGenerate(o: { config?: string; passthrough: string[] },
 
 export async function runRewrite(o: { config?: string; out?: string; dryRun: boolean }, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
-  const out = o.out ? resolve(o.out) : config.out;
+  const out = outDir(config, o.out);
   const plan = rewriteFolder(out, { dryRun: o.dryRun, naming: config.guard.naming });
   if (o.dryRun) {
     printDiff(plan, print);
@@ -118,25 +118,37 @@ export async function openDriver(config: ResolvedConfig, o: ConnectOptions): Pro
   return { driver: await connectPg(url), label: redactUrl(url), secrets: secret ? [secret] : [] };
 }
 
+/** The migrations folder: --out, or `out` from the config. */
+function outDir(config: ResolvedConfig, out: string | undefined): string {
+  return out ? resolve(out) : config.out;
+}
+
+/** The runner options every database command takes from the config. */
+function runnerConfig(config: ResolvedConfig, out: string) {
+  return {
+    out,
+    migrationsTable: config.migrationsTable,
+    migrationsSchema: config.migrationsSchema,
+    approvals: config.guard.approve,
+    ruleLevels: config.guard.rules,
+  };
+}
+
 export async function runMigrate(o: any, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
-  const out = o.out ? resolve(o.out) : config.out;
+  const out = outDir(config, o.out);
   const { driver, label, secrets } = await openDriver(config, o);
   try {
     print(`${o.dryRun ? "checking" : "migrating"} ${label}`);
     const r = await migrate({
+      ...runnerConfig(config, out),
       driver,
-      out,
-      migrationsTable: config.migrationsTable,
-      migrationsSchema: config.migrationsSchema,
       lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
       statementTimeout: o.statementTimeout ?? config.guard.statementTimeout,
       retries: Number(o.retries ?? 5),
       lockWaitMs: Number(o.lockWait ?? 600) * 1000,
       dryRun: !!o.dryRun,
       allowOutOfOrder: !!o.allowOutOfOrder,
-      approvals: config.guard.approve,
-      ruleLevels: config.guard.rules,
       phase: o.phase === "expand" ? "expand" : undefined,
       secrets,
       log: print,
@@ -157,18 +169,10 @@ export function statusTable(statuses: EntryStatus[]): string[] {
 
 export async function runStatus(o: any, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
-  const out = o.out ? resolve(o.out) : config.out;
+  const out = outDir(config, o.out);
   const { driver, label } = await openDriver(config, o);
   try {
-    const r = await migrate({
-      driver,
-      out,
-      migrationsTable: config.migrationsTable,
-      migrationsSchema: config.migrationsSchema,
-      approvals: config.guard.approve,
-      ruleLevels: config.guard.rules,
-      dryRun: true,
-    });
+    const r = await migrate({ ...runnerConfig(config, out), driver, dryRun: true });
     print(`status of ${label}`);
     for (const line of statusTable(r.statuses)) print(line);
     return r.statuses.some((s) => s.state === "edited" || s.state === "out-of-order" || s.state === "blocked") ? 1 : 0;
@@ -196,7 +200,7 @@ export async function runLint(o: { paths: string[]; config?: string; format?: st
 export async function runCheck(o: { config?: string; out?: string; format?: string }, print: Print): Promise<number> {
   const format = pickFormat(o.format);
   const config = await loadConfig({ config: o.config });
-  const out = o.out ? resolve(o.out) : config.out;
+  const out = outDir(config, o.out);
   const r = check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." });
   emit(format, r.lint, r.checks, print);
   return r.checks.every((c) => c.ok) ? 0 : 1;

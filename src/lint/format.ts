@@ -10,6 +10,7 @@
  *     checks?: [{ check, ok, message, file?, fix? }] }
  */
 import pc from "picocolors";
+import { GuardError } from "../errors.js";
 import type { FileReport, LintResult } from "./lint.js";
 import { approveDirective } from "./forbidden.js";
 
@@ -26,7 +27,7 @@ export interface CheckItem {
 
 export function pickFormat(requested: string | undefined): Format {
   if (requested) {
-    if (!["tty", "json", "github", "sarif"].includes(requested)) throw new Error(`value is missing or wrong: --format must be tty, json, github or sarif`);
+    if (!["tty", "json", "github", "sarif"].includes(requested)) throw new GuardError("--format must be tty, json, github or sarif");
     return requested as Format;
   }
   return process.env.GITHUB_ACTIONS === "true" ? "github" : "tty";
