@@ -27,16 +27,12 @@ interface PlanFile {
   ops: Op[];
 }
 
-/** Test hook: called between operations so that crash trials can stop the process at any step. */
-let faultHook: ((step: string) => void) | undefined = process.env.DRIZZLE_GUARD_FAULT_AT
+/** Test hook: `DRIZZLE_GUARD_FAULT_AT=<step>` kills the process at that step (crash trials). */
+const faultHook: ((step: string) => void) | undefined = process.env.DRIZZLE_GUARD_FAULT_AT
   ? (step) => {
       if (step === process.env.DRIZZLE_GUARD_FAULT_AT) process.kill(process.pid, "SIGKILL");
     }
   : undefined;
-
-export function setFaultHook(hook: ((step: string) => void) | undefined): void {
-  faultHook = hook;
-}
 
 function writeDurable(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true });
