@@ -13,12 +13,12 @@ import { generate } from "./generate.js";
 import { rewriteFolder, type RewritePlan } from "./rewrite.js";
 import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
 import { migrate, type EntryStatus } from "./runner/migrate.js";
-import { approveDirective, findForbidden, type ConfigApproval } from "./lint/forbidden.js";
+import { approveDirective, findForbidden, type ConfigApproval, type RuleLevels } from "./lint/forbidden.js";
 import { parseSql } from "./sql/parse.js";
 
 type Print = (line?: string) => void;
 
-export function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: Record<string, "error" | "warn" | "off"> = {}): void {
+export function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}): void {
   const blocked = new Set<string>();
   for (const e of plan.entries) {
     for (const tag of e.tags) {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, join, resolve } from "node:path";
 import { GuardError } from "./errors.js";
 import type { Naming } from "./transform.js";
-import type { ConfigApproval } from "./lint/forbidden.js";
+import type { ConfigApproval, RuleLevels } from "./lint/forbidden.js";
 
 export interface DbCredentials {
   url?: string;
@@ -26,10 +26,8 @@ export interface GuardOptions {
   /** Approved forbidden operations: `{ rule, target?, reason }`. */
   approve: ConfigApproval[];
   /** Level of each forbidden-operation rule: "error" (default: blocks), "warn" (reported only) or "off". */
-  rules: Record<string, RuleLevel>;
+  rules: RuleLevels;
 }
-
-export type RuleLevel = "error" | "warn" | "off";
 
 /** drizzle-guard.config.ts: `export default defineConfig({ ... })`. Every key is optional. */
 export type GuardConfig = Partial<GuardOptions>;

@@ -8,13 +8,13 @@ import { join } from "node:path";
 import { readFolder, readSql, sha256, snapshotFile } from "../folder/folder.js";
 import { planRewrite } from "../rewrite.js";
 import type { Naming } from "../transform.js";
-import type { ConfigApproval } from "./forbidden.js";
+import type { ConfigApproval, RuleLevels } from "./forbidden.js";
 import type { CheckItem } from "./format.js";
 import { lintText, verdictOf, type LintResult } from "./lint.js";
 
 const NAME = { timestamp: /^\d{14}_[A-Za-z0-9_-]+$/, "timestamp-underscore": /^\d{8}_\d{6}_[A-Za-z0-9_-]+$/ };
 
-export function check(out: string, opts: { naming: Naming; approvals: readonly ConfigApproval[]; levels?: Record<string, "error" | "warn" | "off">; display?: string }): { checks: CheckItem[]; lint: LintResult } {
+export function check(out: string, opts: { naming: Naming; approvals: readonly ConfigApproval[]; levels?: RuleLevels; display?: string }): { checks: CheckItem[]; lint: LintResult } {
   const folder = readFolder(out);
   const shown = opts.display ?? out;
   const entries = folder.journal.entries;

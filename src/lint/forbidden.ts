@@ -13,6 +13,9 @@ export interface ConfigApproval {
   reason: string;
 }
 
+/** Level of each forbidden-operation rule, from the config: "error" (default: blocks), "warn" or "off". */
+export type RuleLevels = Record<string, "error" | "warn" | "off">;
+
 export interface ForbiddenRule {
   id: string;
   description: string;
@@ -94,7 +97,7 @@ function approvalsAbove(f: ParsedSql, s: Statement): Array<{ rule: string; reaso
 export function findForbidden(
   f: ParsedSql,
   approvals: readonly ConfigApproval[] = [],
-  levels: Readonly<Record<string, "error" | "warn" | "off">> = {},
+  levels: Readonly<RuleLevels> = {},
 ): ForbiddenFinding[] {
   const out: ForbiddenFinding[] = [];
   for (const s of f.statements) {

@@ -5,7 +5,7 @@ import { GuardError } from "../errors.js";
 import { parseSql, type ParsedSql } from "../sql/parse.js";
 import { relKey } from "../sql/names.js";
 import { classify, doBlockStatements, type LintContext, type Lock, type Risk } from "./rules.js";
-import { findForbidden, type ConfigApproval, type ForbiddenFinding } from "./forbidden.js";
+import { findForbidden, type ConfigApproval, type ForbiddenFinding, type RuleLevels } from "./forbidden.js";
 
 export interface StatementReport {
   line: number;
@@ -43,7 +43,7 @@ export function lintText(
   file: string,
   approvals: readonly ConfigApproval[] = [],
   parsed?: ParsedSql,
-  levels: Record<string, "error" | "warn" | "off"> = {},
+  levels: RuleLevels = {},
 ): FileReport {
   const sql = parsed ?? parseSql(text, file);
   const ctx: LintContext = { createdTables: new Set(), notNullChecks: new Set() };
@@ -120,7 +120,7 @@ export function lintFiles(
   files: readonly string[],
   approvals: readonly ConfigApproval[] = [],
   cwd = process.cwd(),
-  levels: Record<string, "error" | "warn" | "off"> = {},
+  levels: RuleLevels = {},
 ): LintResult {
   const reports = files.map((f) => lintText(readFileSync(f, "utf8"), relative(cwd, f) || f, approvals, undefined, levels));
   return { files: reports, ...verdictOf(reports) };

@@ -12,7 +12,7 @@ import { recoverFolder } from "../folder/write.js";
 import { parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
 import { quoteIdent, quoteLiteral, relKey, relSql } from "../sql/names.js";
 import { redactSecrets, type Driver } from "./driver.js";
-import { approveDirective, findForbidden, type ConfigApproval, type ForbiddenFinding } from "../lint/forbidden.js";
+import { approveDirective, findForbidden, type ConfigApproval, type ForbiddenFinding, type RuleLevels } from "../lint/forbidden.js";
 
 export interface MigrateOptions {
   driver: Driver;
@@ -32,7 +32,7 @@ export interface MigrateOptions {
   /** Approvals of forbidden operations from the config. */
   approvals?: ConfigApproval[];
   /** Levels of forbidden-operation rules from the config. */
-  ruleLevels?: Record<string, "error" | "warn" | "off">;
+  ruleLevels?: RuleLevels;
   /** `expand`: stop before the first file marked `-- drizzle-guard: phase=contract`. */
   phase?: "expand";
   /** Secrets to redact from every message (e.g. the connection password). */
@@ -102,7 +102,7 @@ export function classify(
   loaded: Loaded,
   rows: AppliedRow[],
   approvals: readonly ConfigApproval[] = [],
-  levels: Record<string, "error" | "warn" | "off"> = {},
+  levels: RuleLevels = {},
 ): EntryStatus[] {
   const byWhen = new Map<number, AppliedRow[]>();
   for (const r of rows) {
