@@ -37,6 +37,8 @@ export interface MigrateOptions {
   phase?: "expand";
   /** Secrets to redact from every message (e.g. the connection password). */
   secrets?: string[];
+  /** The folder already read (loadMigrations), e.g. once for many tenants; default: read `out`. */
+  migrations?: Loaded;
   log?: (line: string) => void;
 }
 
@@ -57,9 +59,13 @@ export interface MigrateResult {
   statuses: EntryStatus[];
 }
 
-interface Loaded {
+export interface Loaded {
   folder: Folder;
-  files: Map<string, { text: string; parsed: ParsedSql; hash: string }>;
+  /**
+   * `parsed` and `hash` are the file on disk (classification, approvals, bookkeeping); `run`, when
+   * set, is the SQL executed instead (e.g. retargeted to a tenant's schema).
+   */
+  files: Map<string, { text: string; parsed: ParsedSql; hash: string; run?: ParsedSql }>;
 }
 
 export function loadMigrations(out: string): Loaded {
@@ -197,7 +203,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   const log = opts.log ?? (() => undefined);
   const driver = opts.driver;
   const secrets = opts.secrets ?? [];
-  const loaded = loadMigrations(opts.out);
+  const loaded = opts.migrations ?? loadMigrations(opts.out);
   const schema = opts.migrationsSchema ?? "drizzle";
   const table = opts.migrationsTable ?? "__drizzle_migrations";
   const key = advisoryKey(schema, table);
@@ -250,6 +256,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     for (const st of statuses) {
       if (st.state === "applied") continue;
       const f = loaded.files.get(st.tag)!;
+      const exec = f.run ?? f.parsed;
       if (opts.phase === "expand" && f.parsed.directives.some((d) => d.name === "phase" && /^contract\b/i.test(d.args))) {
         log(`stopping before ${st.tag}: contract phase (--phase expand)`);
         break;
@@ -268,12 +275,12 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
       log(`applying ${st.tag}${f.parsed.nonTransactional ? " (no transaction)" : ""}`);
       const insertRow = `insert into ${tableSql(opts)} ("hash", "created_at") values (${quoteLiteral(f.hash)}, ${st.when})`;
       if (!f.parsed.nonTransactional) {
-        await withRetries(driver, f.parsed, undefined, retries, backoff, log, secrets, async () => {
+        await withRetries(driver, exec, undefined, retries, backoff, log, secrets, async () => {
           await driver.query("BEGIN");
           try {
             await driver.query(`SET LOCAL lock_timeout = ${quoteLiteral(lockTimeout)}`);
             await driver.query(`SET LOCAL statement_timeout = ${quoteLiteral(statementTimeout)}`);
-            for (const s of f.parsed.statements) await runStatement(driver, f.parsed, s, secrets);
+            for (const s of exec.statements) await runStatement(driver, exec, s, secrets);
             await driver.query(insertRow);
             await driver.query("COMMIT");
           } catch (e) {
@@ -284,10 +291,10 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
       } else {
         await driver.query(`SET lock_timeout = ${quoteLiteral(lockTimeout)}`);
         await driver.query(`SET statement_timeout = 0`);
-        for (const s of f.parsed.statements) {
-          await withRetries(driver, f.parsed, s, retries, backoff, log, secrets, async () => {
+        for (const s of exec.statements) {
+          await withRetries(driver, exec, s, retries, backoff, log, secrets, async () => {
             await repairInvalidIndex(driver, s, log);
-            await runStatement(driver, f.parsed, s, secrets);
+            await runStatement(driver, exec, s, secrets);
           });
         }
         await driver.query(insertRow);

@@ -131,21 +131,7 @@ export function parseSql(text: string, file = "<sql>"): ParsedSql {
     throw new GuardError(String(e?.sqlDetails?.message ?? e?.message ?? e), { file, line: at.line, column: at.column, cause: e });
   }
 
-  const rawTokens = text.trim() === "" ? [] : scanSync(text).tokens;
-  const tokens: Token[] = rawTokens.map((t) => {
-    const start = toUtf16(t.start);
-    const end = toUtf16(t.end);
-    const tokenText = text.slice(start, end);
-    const keyword = t.keywordName ?? "NO_KEYWORD";
-    return {
-      start,
-      end,
-      text: tokenText,
-      kind: t.tokenName,
-      keyword,
-      upper: keyword === "NO_KEYWORD" ? tokenText : tokenText.toUpperCase(),
-    };
-  });
+  const tokens = scanTokens(text, toUtf16);
 
   const statements: Statement[] = [];
   let ti = 0;
@@ -205,6 +191,28 @@ export function parseSql(text: string, file = "<sql>"): ParsedSql {
   const nonTransactional = directives.some((d) => d.name === "transaction" && /^off\b/i.test(d.args));
 
   return { file, text, statements, tokens, directives, nonTransactional, position, offset: toUtf16 };
+}
+
+/**
+ * The scanner's tokens of `text` (comments included) with UTF-16 offsets. Works on text that is not
+ * a complete statement too, e.g. a PL/pgSQL body or a qualified name held in a string literal.
+ */
+export function scanTokens(text: string, toUtf16 = byteToUtf16Mapper(text)): Token[] {
+  const rawTokens = text.trim() === "" ? [] : scanSync(text).tokens;
+  return rawTokens.map((t) => {
+    const start = toUtf16(t.start);
+    const end = toUtf16(t.end);
+    const tokenText = text.slice(start, end);
+    const keyword = t.keywordName ?? "NO_KEYWORD";
+    return {
+      start,
+      end,
+      text: tokenText,
+      kind: t.tokenName,
+      keyword,
+      upper: keyword === "NO_KEYWORD" ? tokenText : tokenText.toUpperCase(),
+    };
+  });
 }
 
 /** Only whitespace and comments (libpg-query refuses an empty query). */
