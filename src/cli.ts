@@ -53,6 +53,13 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option("--lock-wait <seconds>", "how long to wait for another runner", { default: 600 })
     .option("--allow-out-of-order", "apply migrations older than the newest applied one")
     .option("--phase <phase>", "expand: stop before the first contract-phase file")
+    .option("--tenants <file>", "database per tenant: one connection string per line, or a JSON array of {name, url}")
+    .option("--tenants-query <sql>", "database per tenant: a query run on --url returning a url column (and name)")
+    .option("--schemas <pattern>", "schema per tenant in --url: a LIKE pattern (tenant_%) or a comma list")
+    .option("--concurrency <n>", "tenants migrated at once (default 4)")
+    .option("--canary <n>", "migrate this many tenants first; stop if any fails")
+    .option("--continue-on-error", "keep starting tenants after one failed")
+    .option("--report <file>", "write a JSON report: tenant, applied, skipped, duration, error")
     .action(async (o) => {
       const { runMigrate } = await import("./commands.js");
       process.exitCode = await runMigrate(o, print);
@@ -64,6 +71,10 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option("--out <dir>", "migrations folder (default: out from the config)")
     .option("--url <url>", "PostgreSQL connection string")
     .option("--pglite <dir>", "a PGlite database folder")
+    .option("--tenants <file>", "every database listed (one connection string per line, or JSON [{name, url}])")
+    .option("--tenants-query <sql>", "every database a query on --url returns (url, name)")
+    .option("--schemas <pattern>", "every tenant schema in --url: a LIKE pattern or a comma list")
+    .option("--concurrency <n>", "tenants read at once (default 4)")
     .action(async (o) => {
       const { runStatus } = await import("./commands.js");
       process.exitCode = await runStatus(o, print);

@@ -15,6 +15,9 @@ import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Dr
 import { migrate, type EntryStatus } from "./runner/migrate.js";
 import { approveDirective, findForbidden, type ConfigApproval, type RuleLevels } from "./lint/forbidden.js";
 import { parseSql } from "./sql/parse.js";
+import { writeFileSync } from "node:fs";
+import { plainProgress, summaryLines, tenantStatusLines, ttyProgress, type Progress } from "./progress.js";
+import { fanOut, listSchemas, queryTenants, readTenantsFile, tenantsStatus, type Tenant, type TenantResult } from "./runner/tenants.js";
 
 type Print = (line?: string) => void;
 
@@ -101,21 +104,27 @@ interface ConnectOptions {
   pglite?: string;
 }
 
-export async function openDriver(config: ResolvedConfig, o: ConnectOptions): Promise<{ driver: Driver; label: string; secrets: string[] }> {
-  if (o.pglite) {
-    const dir = o.pglite === "memory://" ? undefined : resolve(o.pglite);
-    return { driver: await openPglite(dir), label: `pglite ${o.pglite}`, secrets: [] };
-  }
+/** Where the database is: a PGlite folder (undefined = in memory) or a connection string. */
+type Database = { pglite: string | undefined } | { url: string };
+
+function databaseOf(config: ResolvedConfig, o: ConnectOptions): Database {
+  if (o.pglite) return { pglite: o.pglite === "memory://" ? undefined : resolve(o.pglite) };
   let url = o.url;
   if (!url && config.driver === "pglite") {
     const dir = config.dbCredentials?.url;
-    return { driver: await openPglite(dir ? resolve(config.cwd, dir) : undefined), label: `pglite ${dir ?? "(memory)"}`, secrets: [] };
+    return { pglite: dir ? resolve(config.cwd, dir) : undefined };
   }
   if (!url && config.dbCredentials) url = credentialsToUrl(config.dbCredentials);
   url ??= process.env.DATABASE_URL;
   if (!url) throw new GuardError("no database: pass --url, --pglite, set dbCredentials in the drizzle config, or DATABASE_URL");
-  const secret = passwordOf(url);
-  return { driver: await connectPg(url), label: redactUrl(url), secrets: secret ? [secret] : [] };
+  return { url };
+}
+
+export async function openDriver(config: ResolvedConfig, o: ConnectOptions): Promise<{ driver: Driver; label: string; secrets: string[] }> {
+  const db = databaseOf(config, o);
+  if ("pglite" in db) return { driver: await openPglite(db.pglite), label: `pglite ${o.pglite ?? db.pglite ?? "(memory)"}`, secrets: [] };
+  const secret = passwordOf(db.url);
+  return { driver: await connectPg(db.url), label: redactUrl(db.url), secrets: secret ? [secret] : [] };
 }
 
 /** The migrations folder: --out, or `out` from the config. */
@@ -137,6 +146,7 @@ function runnerConfig(config: ResolvedConfig, out: string) {
 export async function runMigrate(o: any, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
+  if (isFanOut(o)) return o.dryRun ? tenantsStatusCommand(config, out, o, print) : fanOutCommand(config, out, o, print);
   const { driver, label, secrets } = await openDriver(config, o);
   try {
     print(`${o.dryRun ? "checking" : "migrating"} ${label}`);
@@ -170,6 +180,7 @@ export function statusTable(statuses: EntryStatus[]): string[] {
 export async function runStatus(o: any, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
+  if (isFanOut(o)) return tenantsStatusCommand(config, out, o, print);
   const { driver, label } = await openDriver(config, o);
   try {
     const r = await migrate({ ...runnerConfig(config, out), driver, dryRun: true });
@@ -178,6 +189,138 @@ export async function runStatus(o: any, print: Print): Promise<number> {
     return r.statuses.some((s) => s.state === "edited" || s.state === "out-of-order" || s.state === "blocked") ? 1 : 0;
   } finally {
     await driver.close();
+  }
+}
+
+function isFanOut(o: any): boolean {
+  return o.tenants !== undefined || o.tenantsQuery !== undefined || o.schemas !== undefined;
+}
+
+function count(value: unknown, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new GuardError(`${flag} must be a whole number, got ${JSON.stringify(String(value))}`);
+  return n;
+}
+
+/** The tenants named by --tenants / --tenants-query / --schemas, and how to connect to each. */
+async function resolveTenants(
+  config: ResolvedConfig,
+  o: any,
+): Promise<{ tenants: Tenant[]; connect: (t: Tenant) => Promise<Driver>; source: string; secrets: string[]; single: boolean; close: () => Promise<void> }> {
+  const given = [o.tenants !== undefined && "--tenants", o.tenantsQuery !== undefined && "--tenants-query", o.schemas !== undefined && "--schemas"].filter(Boolean);
+  if (given.length > 1) throw new GuardError(`${given.join(" and ")} cannot be combined: name the tenants one way`);
+  const connectUrl = (t: Tenant) => connectPg(t.url!, { applicationName: "drizzle-guard tenants" });
+  if (o.tenants !== undefined) {
+    if (typeof o.tenants !== "string") throw new GuardError("--tenants needs a file: one connection string per line, or a JSON array of {name, url}");
+    const tenants = readTenantsFile(resolve(o.tenants), o.tenants);
+    return { tenants, connect: connectUrl, source: `listed in ${o.tenants}`, secrets: [], single: false, close: async () => undefined };
+  }
+  const value = o.tenantsQuery ?? o.schemas;
+  if (typeof value !== "string" || !value.trim()) throw new GuardError(`${given[0]} needs a value`);
+  const db = databaseOf(config, o);
+  const { driver, label, secrets } = await openDriver(config, o);
+  try {
+    if (o.tenantsQuery !== undefined) {
+      const tenants = await queryTenants(driver, value);
+      return { tenants, connect: connectUrl, source: `from --tenants-query on ${label}`, secrets, single: false, close: () => driver.close() };
+    }
+    const tenants = await listSchemas(driver, value);
+    if ("pglite" in db) {
+      // One embedded database, one connection: tenants take turns on it.
+      const shared: Driver = { ...driver, close: async () => undefined };
+      return { tenants, connect: async () => shared, source: `schemas ${value} in ${label}`, secrets, single: true, close: () => driver.close() };
+    }
+    await driver.close();
+    return { tenants, connect: () => connectPg(db.url), source: `schemas ${value} in ${label}`, secrets, single: false, close: async () => undefined };
+  } catch (e) {
+    await driver.close();
+    throw e;
+  }
+}
+
+function fanOutProgress(total: number, print: Print): Progress {
+  return process.stdout.isTTY && !process.env.CI ? ttyProgress(total, process.stdout) : plainProgress(total, print);
+}
+
+async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print: Print): Promise<number> {
+  const t = await resolveTenants(config, o);
+  try {
+    const concurrency = t.single ? 1 : count(o.concurrency, "--concurrency", 4);
+    if (concurrency < 1) throw new GuardError("--concurrency must be at least 1");
+    const canary = count(o.canary, "--canary", 0);
+    print(`migrating ${t.tenants.length} tenant(s) ${t.source}, concurrency ${concurrency}${canary ? `, canary ${canary}` : ""}`);
+    const progress = fanOutProgress(t.tenants.length, print);
+    const started = performance.now();
+    let results: TenantResult[];
+    try {
+      results = await fanOut({
+        ...runnerConfig(config, out),
+        tenants: t.tenants,
+        connect: t.connect,
+        concurrency,
+        canary,
+        continueOnError: !!o.continueOnError,
+        lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
+        statementTimeout: o.statementTimeout ?? config.guard.statementTimeout,
+        retries: Number(o.retries ?? 5),
+        lockWaitMs: Number(o.lockWait ?? 600) * 1000,
+        allowOutOfOrder: !!o.allowOutOfOrder,
+        phase: o.phase === "expand" ? "expand" : undefined,
+        secrets: t.secrets,
+        onEvent: progress.onEvent,
+      });
+    } finally {
+      progress.stop();
+    }
+    const wall = performance.now() - started;
+    for (const line of summaryLines(results, wall)) print(line);
+    if (o.report) {
+      writeFileSync(resolve(o.report), JSON.stringify(reportOf(results, wall), null, 2) + "\n");
+      print(`report written to ${o.report}`);
+    }
+    return results.every((r) => r.status === "migrated") ? 0 : 1;
+  } finally {
+    await t.close();
+  }
+}
+
+/** The --report file: one entry per tenant, in the tenants' order. */
+export function reportOf(results: TenantResult[], wallMs: number) {
+  return {
+    duration_ms: Math.round(wallMs),
+    totals: {
+      tenants: results.length,
+      migrated: results.filter((r) => r.status === "migrated").length,
+      failed: results.filter((r) => r.status === "failed").length,
+      not_started: results.filter((r) => r.status === "not-started").length,
+    },
+    tenants: results.map((r) => ({
+      tenant: r.tenant,
+      status: r.status,
+      applied: r.applied,
+      skipped: r.skipped,
+      duration_ms: r.durationMs,
+      error: r.error ?? null,
+    })),
+  };
+}
+
+async function tenantsStatusCommand(config: ResolvedConfig, out: string, o: any, print: Print): Promise<number> {
+  const t = await resolveTenants(config, o);
+  try {
+    const statuses = await tenantsStatus({
+      ...runnerConfig(config, out),
+      tenants: t.tenants,
+      connect: t.connect,
+      concurrency: t.single ? 1 : count(o.concurrency, "--concurrency", 4) || 1,
+      secrets: t.secrets,
+    });
+    print(`status of ${t.tenants.length} tenant(s) ${t.source}`);
+    for (const line of tenantStatusLines(statuses)) print(line);
+    return statuses.some((s) => s.error || s.details.some((d) => d.state !== "pending")) ? 1 : 0;
+  } finally {
+    await t.close();
   }
 }
 
