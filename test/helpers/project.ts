@@ -8,9 +8,10 @@ export const ROOT = join(import.meta.dirname, "..", "..");
 export const BIN = join(ROOT, "bin", "drizzle-guard.js");
 export const DRIZZLE_KIT = join(ROOT, "node_modules", "drizzle-kit", "bin.cjs");
 
-export function makeProject(): string {
+/** A throwaway copy of examples/<example> (shop, or tenants: the shop with everything in the public schema). */
+export function makeProject(example = "shop"): string {
   const dir = mkdtempSync(join(tmpdir(), "dg-project-"));
-  cpSync(join(ROOT, "examples", "shop"), dir, { recursive: true });
+  cpSync(join(ROOT, "examples", example), dir, { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   return dir;
 }
@@ -44,4 +45,14 @@ export function tree(dir: string, base = ""): Record<string, string> {
     else out[rel] = readFileSync(join(dir, rel), "utf8");
   }
   return out;
+}
+
+/** Generates every schema version of a project copy with `drizzle-guard generate`; returns its migrations folder. */
+export function generateAll(dir: string, versions = ["v1", "v2", "v3", "v4", "v5"]): string {
+  for (const v of versions) {
+    useSchema(dir, v);
+    const r = run(dir, ["generate", "--name", v]);
+    if (r.status !== 0) throw new Error(`generate ${v} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return join(dir, "drizzle");
 }

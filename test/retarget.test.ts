@@ -1,0 +1,188 @@
+/**
+ * Schema-per-tenant retargeting on drizzle-guard's real output (the example projects generated
+ * with `drizzle-guard generate`), on hand-written edge cases, and applied on PGlite.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { isGuardError } from "../src/errors.js";
+import { openPglite, type Driver } from "../src/runner/driver.js";
+import { planRetarget, retarget } from "../src/runner/retarget.js";
+import { fanOut, tenantsStatus } from "../src/runner/tenants.js";
+import { parsePlpgsqlBlock, parseSql } from "../src/sql/parse.js";
+import { generateAll, makeProject } from "./helpers/project.js";
+
+const STRANGE = 'x"; drop table y; --';
+const DOLLARS = "a$$b$dg$c";
+
+let shop: string;
+let tenants: string;
+
+beforeAll(() => {
+  shop = generateAll(makeProject("shop"));
+  tenants = generateAll(makeProject("tenants"));
+}, 120_000);
+
+const sqlFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+
+function plan(text: string, file = "t.sql") {
+  const parsed = parseSql(text, file);
+  return { parsed, sites: planRetarget(parsed) };
+}
+
+function to(text: string, schema: string): string {
+  const { parsed, sites } = plan(text);
+  return retarget(parsed, sites, schema);
+}
+
+function refusal(text: string): string {
+  try {
+    plan(text);
+  } catch (e) {
+    if (isGuardError(e)) return e.format().split("\n")[0];
+    throw e;
+  }
+  throw new Error("not refused");
+}
+
+/** Every DO body of a file parses as PL/pgSQL, and the file has the same statements as before. */
+function checkStructure(original: string, text: string): void {
+  const a = parseSql(original);
+  const b = parseSql(text);
+  expect(b.statements.map((s) => s.kind)).toEqual(a.statements.map((s) => s.kind));
+  for (const s of b.statements) if (s.kind === "DoStmt") parsePlpgsqlBlock(s.node.args[0].DefElem.arg.String.sval);
+}
+
+describe("retargeting the example projects' rewritten output", () => {
+  it("the shop's public-only files retarget; its billing schema is refused at the exact place, before anything runs", () => {
+    const refused: string[] = [];
+    for (const f of sqlFiles(shop)) {
+      const text = readFileSync(join(shop, f), "utf8");
+      try {
+        const { parsed, sites } = plan(text, f);
+        checkStructure(text, retarget(parsed, sites, "tenant_a"));
+      } catch (e) {
+        if (!isGuardError(e)) throw e;
+        refused.push(e.format().split("\n")[0].replace(/^\d{14}_/, ""));
+      }
+    }
+    expect(refused).toEqual([
+      "v2.sql:6:1: CREATE SCHEMA acts outside one tenant's schema: it cannot run once per tenant",
+      "v3.sql:8:83: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
+      "v4.sql:23:13: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
+      "v5.sql:4:23: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
+    ]);
+  });
+
+  it("every public reference of the tenants project (FKs in DO guards, enums, ADD VALUE, sequence, view) points at the tenant, and only those", () => {
+    const changed: string[] = [];
+    for (const f of sqlFiles(tenants)) {
+      const text = readFileSync(join(tenants, f), "utf8");
+      const out = to(text, STRANGE);
+      checkStructure(text, out);
+      const before = parseSql(text).statements.map((s) => s.text);
+      const after = parseSql(out).statements.map((s) => s.text);
+      after.forEach((s, i) => {
+        if (s !== before[i]) changed.push(s.split("\n").find((l) => l.includes(`"x""; drop table y; --"`))!);
+      });
+    }
+    const q = `"x""; drop table y; --"`;
+    expect(changed).toEqual([
+      `CREATE TYPE ${q}."role" AS ENUM('customer', 'admin');`,
+      `ALTER TABLE "order_items" ADD CONSTRAINT "order_items_order_id_orders_id_fk" FOREIGN KEY ("order_id") REFERENCES ${q}."orders"("id") ON DELETE no action ON UPDATE no action;`,
+      `ALTER TABLE "order_items" ADD CONSTRAINT "order_items_product_id_products_id_fk" FOREIGN KEY ("product_id") REFERENCES ${q}."products"("id") ON DELETE no action ON UPDATE no action;`,
+      `ALTER TABLE "orders" ADD CONSTRAINT "orders_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES ${q}."users"("id") ON DELETE cascade ON UPDATE no action;`,
+      `CREATE TYPE ${q}."invoice_status" AS ENUM('draft', 'sent', 'paid');`,
+      `CREATE SEQUENCE IF NOT EXISTS ${q}."invoice_number_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1000 CACHE 1`,
+      `ALTER TABLE "invoices" ADD CONSTRAINT "invoices_order_id_orders_id_fk" FOREIGN KEY ("order_id") REFERENCES ${q}."orders"("id") ON DELETE no action ON UPDATE no action;`,
+      `ALTER TYPE ${q}."role" ADD VALUE IF NOT EXISTS 'support' AFTER 'admin'`,
+      `CREATE VIEW ${q}."active_products" AS (select "id", "sku", "title" from "products" where "active");`,
+      `ALTER TABLE "audit_log" ADD CONSTRAINT "audit_log_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES ${q}."users"("id") ON DELETE set null ON UPDATE no action;`,
+      `DROP SEQUENCE IF EXISTS ${q}."invoice_number_seq"`,
+      `DROP VIEW IF EXISTS ${q}."active_products"`,
+      `DROP TYPE IF EXISTS ${q}."invoice_status"`,
+    ]);
+  });
+});
+
+describe("retarget edge cases", () => {
+  it("names in catalog-check literals, regclass casts, identity sequence names, 3-part column refs", () => {
+    expect(to(`SELECT to_regclass('"public"."orders"'), 'public.s'::regclass, to_regtype('"role"');`, "t'1")).toBe(
+      `SELECT to_regclass('"t''1"."orders"'), '"t''1".s'::regclass, to_regtype('"role"');`,
+    );
+    expect(to(`CREATE TABLE "a" ("id" int GENERATED ALWAYS AS IDENTITY (sequence name "public"."a_id_seq"), "r" "public"."role"[] DEFAULT 'x'::"public"."role");`, "t")).toBe(
+      `CREATE TABLE "a" ("id" int GENERATED ALWAYS AS IDENTITY (sequence name "t"."a_id_seq"), "r" "t"."role"[] DEFAULT 'x'::"t"."role");`,
+    );
+    expect(to(`SELECT public.orders.id FROM public.orders;`, "t")).toBe(`SELECT "t".orders.id FROM "t".orders;`);
+    expect(to(`DROP POLICY "p" ON "public"."orders"; COMMENT ON COLUMN public.orders.id IS 'public.x';`, "t")).toBe(
+      `DROP POLICY "p" ON "t"."orders"; COMMENT ON COLUMN "t".orders.id IS 'public.x';`,
+    );
+    // A policy TO public names the role PUBLIC, not the schema.
+    expect(plan(`CREATE POLICY "p" ON "orders" AS PERMISSIVE FOR SELECT TO public USING (true);`).sites).toEqual([]);
+  });
+
+  it("non-ASCII text before a name: offsets stay right", () => {
+    expect(to(`-- café 🚀 ünïcode\nALTER TABLE "ä" ADD CONSTRAINT "f" FOREIGN KEY ("x") REFERENCES "public"."ö"("id"); -- 🚀`, "tenänt")).toBe(
+      `-- café 🚀 ünïcode\nALTER TABLE "ä" ADD CONSTRAINT "f" FOREIGN KEY ("x") REFERENCES "tenänt"."ö"("id"); -- 🚀`,
+    );
+  });
+
+  it("DO bodies: embedded statements, IF conditions and constant EXECUTE are retargeted; a schema name holding the dollar tag gets another tag", () => {
+    const text = `DO $$ BEGIN\nIF to_regclass('"public"."t"') IS NULL THEN\nCREATE TABLE "public"."t" ("id" int);\nEND IF;\nEXECUTE 'ALTER TABLE "public"."t" ADD COLUMN IF NOT EXISTS "v" text';\nEND $$;`;
+    expect(to(text, "t1")).toBe(
+      `DO $$ BEGIN\nIF to_regclass('"t1"."t"') IS NULL THEN\nCREATE TABLE "t1"."t" ("id" int);\nEND IF;\nEXECUTE 'ALTER TABLE "t1"."t" ADD COLUMN IF NOT EXISTS "v" text';\nEND $$;`,
+    );
+    const strange = to(text, DOLLARS);
+    expect(strange).toBe(
+      `DO $dg1$ BEGIN\nIF to_regclass('"a$$b$dg$c"."t"') IS NULL THEN\nCREATE TABLE "a$$b$dg$c"."t" ("id" int);\nEND IF;\nEXECUTE 'ALTER TABLE "a$$b$dg$c"."t" ADD COLUMN IF NOT EXISTS "v" text';\nEND $dg1$;`,
+    );
+    checkStructure(text, strange);
+    // A DO block inside a DO block.
+    expect(to(`DO $a$ BEGIN EXECUTE 'DO $$ BEGIN CREATE TYPE public.e AS ENUM (''x''); END $$'; END $a$;`, "t")).toBe(
+      `DO $a$ BEGIN EXECUTE 'DO $$ BEGIN CREATE TYPE "t".e AS ENUM (''x''); END $$'; END $a$;`,
+    );
+  });
+
+  it("refuses what cannot run once per tenant, with its position", () => {
+    expect(refusal(`SELECT 1;\nCREATE SCHEMA "billing";`)).toBe("t.sql:2:1: CREATE SCHEMA acts outside one tenant's schema: it cannot run once per tenant");
+    expect(refusal(`CREATE EXTENSION IF NOT EXISTS pg_trgm;`)).toBe("t.sql:1:1: CREATE EXTENSION acts outside one tenant's schema: it cannot run once per tenant");
+    expect(refusal(`SET search_path TO public;`)).toBe("t.sql:1:1: SET search_path acts outside one tenant's schema: it cannot run once per tenant");
+    expect(refusal(`ALTER TABLE "t" SET SCHEMA "shared";`)).toBe("t.sql:1:1: SET SCHEMA shared acts outside one tenant's schema: it cannot run once per tenant");
+    expect(refusal(`CREATE TABLE "t" ("id" int REFERENCES "shared"."u"("id"));`)).toBe(
+      "t.sql:1:39: shared.u is in schema shared, outside the tenant's schema: every tenant would share it",
+    );
+    expect(refusal(`DO $$ BEGIN\nEXECUTE format('CREATE TABLE %I.t ()', 'public');\nEND $$;`)).toBe(
+      "t.sql:2:9: EXECUTE of SQL built at run time: what it names cannot be retargeted",
+    );
+    // The safety net: a public-qualified name in PL/pgSQL the walk does not read.
+    expect(refusal(`DO $$ DECLARE r public.t%ROWTYPE; BEGIN NULL; END $$;`)).toBe(
+      "t.sql:1:17: a name qualified with public that drizzle-guard cannot retarget",
+    );
+  });
+});
+
+describe("schema tenants on PGlite", () => {
+  it("migrates three schemas (one with a hostile name) from the tenants project, then a rerun applies nothing", async () => {
+    const db = await openPglite();
+    const shared: Driver = { ...db, close: async () => undefined };
+    try {
+      await db.query(`CREATE TABLE "y" ("id" int)`);
+      const list = ["tenant_a", STRANGE, DOLLARS].map((s) => ({ name: s, schema: s }));
+      const opts = { out: tenants, tenants: list, connect: async () => shared, concurrency: 1, approvals: [{ rule: "ban-drop-table", target: "public.invoices", reason: "test" }] };
+      const first = await fanOut(opts);
+      expect(first.map((r) => [r.tenant, r.status, r.applied.length, r.skipped.length, r.error])).toEqual(list.map((t) => [t.name, "migrated", 9, 0, undefined]));
+      const tables = (await db.query(`select table_schema, table_name from information_schema.tables where table_schema <> 'pg_catalog' and table_schema <> 'information_schema' order by 1, 2`)).rows;
+      const expected = ["__drizzle_migrations", "audit_log", "order_items", "orders", "products", "users"];
+      for (const t of list) expect(tables.filter((r) => r.table_schema === t.schema).map((r) => r.table_name)).toEqual(expected);
+      expect(tables.filter((r) => r.table_schema === "public").map((r) => r.table_name)).toEqual(["y"]);
+      const fks = (await db.query(`select conrelid::regclass::text as t, confrelid::regclass::text as f from pg_constraint where contype = 'f' and connamespace = to_regnamespace($1) order by 1, 2`, [`"${STRANGE.replace(/"/g, '""')}"`])).rows;
+      expect(fks.map((r) => r.f)).toEqual(["\"x\"\"; drop table y; --\".users", "\"x\"\"; drop table y; --\".orders", "\"x\"\"; drop table y; --\".products", "\"x\"\"; drop table y; --\".users"]);
+      const again = await fanOut(opts);
+      expect(again.map((r) => [r.status, r.applied.length, r.skipped.length])).toEqual(list.map(() => ["migrated", 0, 9]));
+      const status = await tenantsStatus(opts);
+      expect(status.map((s) => [s.tenant, s.counts, s.details])).toEqual(list.map((t) => [t.name, { applied: 9 }, []]));
+    } finally {
+      await db.close();
+    }
+  });
+});
