@@ -6,7 +6,10 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { plainProgress, summaryLines, ttyProgress } from "../src/progress.js";
+import type { TenantResult } from "../src/runner/tenants.js";
 import { createTestDb, PG_URL, type TestDb } from "./helpers/pg.js";
 import { generateAll, makeProject, run, type Run } from "./helpers/project.js";
 
@@ -31,6 +34,51 @@ interface Report {
   totals: { tenants: number; migrated: number; failed: number; not_started: number };
   tenants: Array<{ tenant: string; status: string; applied: string[]; skipped: string[]; duration_ms: number; error: string | null }>;
 }
+
+describe("fan-out progress and summary", () => {
+  const ok: TenantResult = { tenant: "a", status: "migrated", applied: ["x", "y"], skipped: ["w"], durationMs: 1250 };
+  const bad: TenantResult = { tenant: "b", status: "failed", applied: [], skipped: [], durationMs: 300, error: "x.sql:3:1: boom\n  hint: fix it" };
+  const idle: TenantResult = { tenant: "c", status: "not-started", applied: [], skipped: [], durationMs: 0 };
+
+  it("on a terminal: a bar with done / failed / running and an ETA; failures printed above it", () => {
+    const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 120, rows: 40 }) as unknown as NodeJS.WriteStream;
+    let out = "";
+    (stream as unknown as PassThrough).on("data", (d) => (out += String(d)));
+    const p = ttyProgress(3, stream);
+    p.onEvent({ type: "start", tenant: "a" });
+    p.onEvent({ type: "start", tenant: "b" });
+    p.onEvent({ type: "done", result: ok });
+    p.onEvent({ type: "done", result: bad });
+    p.stop();
+    const plain = out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+    expect(plain).toContain("0/3  done 0  failed 0  running 1");
+    expect(plain).toContain("1/3  done 1  failed 0  running 1  ETA ");
+    expect(plain).toContain("FAILED b: x.sql:3:1: boom\n  hint: fix it\n");
+    expect(plain).toContain("2/3  done 1  failed 1  running 0  ETA ");
+  });
+
+  it("otherwise: plain lines, and a summary table", () => {
+    const lines: string[] = [];
+    const p = plainProgress(3, (l = "") => lines.push(l));
+    p.onEvent({ type: "log", tenant: "a", line: "applying x" });
+    p.onEvent({ type: "done", result: ok });
+    p.onEvent({ type: "done", result: bad });
+    expect(lines).toEqual(["  a: applying x", "[1/3] ok a: applied 2, skipped 1 (1.3s)", "[2/3] FAILED b: x.sql:3:1: boom (0.3s)"]);
+    expect(summaryLines([ok, bad, idle], 2000)).toEqual([
+      "tenant  result       applied  skipped  duration  error",
+      "a       migrated     2        1        1.3s",
+      "b       failed       0        0        0.3s      x.sql:3:1: boom",
+      "c       not-started  0        0        0.0s",
+      "3 tenant(s): 1 migrated, 1 failed, 1 not started; 2 migration(s) applied in 2.0s",
+    ]);
+    expect(summaryLines([ok, bad, idle], 2000, 2).slice(1)).toEqual([
+      "b       failed       0        0        0.3s      x.sql:3:1: boom",
+      "c       not-started  0        0        0.0s",
+      "(1 migrated tenants not listed; --report FILE has every tenant)",
+      "3 tenant(s): 1 migrated, 1 failed, 1 not started; 2 migration(s) applied in 2.0s",
+    ]);
+  });
+});
 
 describe.skipIf(!PG_URL)("tenant fan-out on PostgreSQL 15", () => {
   let tenantsDir: string;

@@ -156,12 +156,13 @@ export async function queryTenants(driver: Driver, sql: string): Promise<Tenant[
 }
 
 /**
- * `--schemas PATTERN`: with a `%`, a LIKE pattern over the database's schemas; otherwise a comma
- * list of schema names (created when missing).
+ * `--schemas PATTERN`: with a `%`, a LIKE pattern over the database's schemas (system schemas
+ * excluded); otherwise a comma list of schema names (created when missing).
  */
 export async function listSchemas(driver: Driver, pattern: string): Promise<Tenant[]> {
   if (pattern.includes("%")) {
-    const rows = (await driver.query(`select nspname from pg_catalog.pg_namespace where nspname like $1 order by nspname`, [pattern])).rows;
+    const rows = (await driver.query(`select nspname from pg_catalog.pg_namespace
+          where nspname like $1 and nspname not like 'pg\_%' and nspname <> 'information_schema' order by nspname`, [pattern])).rows;
     return rows.map((r) => ({ name: r.nspname, schema: r.nspname }));
   }
   const names = pattern.split(",").map((s) => s.trim()).filter(Boolean);
@@ -170,7 +171,13 @@ export async function listSchemas(driver: Driver, pattern: string): Promise<Tena
 }
 
 /** Reads the folder once and plans the schema retargeting of every file (refusals surface here, before anything runs). */
-export function prepare(out: string, schemaTenants: boolean): { loaded: Loaded; plans?: Map<string, Site[]> } {
+interface Prepared {
+  loaded: Loaded;
+  /** Per file, the places to retarget (schema tenants only). */
+  plans?: Map<string, Site[]>;
+}
+
+export function prepare(out: string, schemaTenants: boolean): Prepared {
   const loaded = loadMigrations(out);
   if (!schemaTenants) return { loaded };
   const plans = new Map<string, Site[]>();
@@ -189,8 +196,8 @@ function forSchema(loaded: Loaded, plans: Map<string, Site[]>, schema: string): 
 }
 
 /** Connects and, for a schema tenant, points search_path at its schema alone. */
-async function open(o: FanOutOptions, t: Tenant): Promise<Driver> {
-  const driver = await o.connect(t);
+async function open(connect: FanOutOptions["connect"], t: Tenant): Promise<Driver> {
+  const driver = await connect(t);
   if (t.schema !== undefined) {
     try {
       // pg_catalog is always searched first; nothing else resolves to another tenant's objects.
@@ -204,9 +211,9 @@ async function open(o: FanOutOptions, t: Tenant): Promise<Driver> {
   return driver;
 }
 
-function secretsOf(o: FanOutOptions): string[] {
-  const out = new Set(o.secrets ?? []);
-  for (const t of o.tenants) {
+function secretsOf(tenants: Tenant[], given: string[] = []): string[] {
+  const out = new Set(given);
+  for (const t of tenants) {
     const p = t.url ? passwordOf(t.url) : undefined;
     if (p) out.add(p);
   }
@@ -218,23 +225,38 @@ function errorText(e: unknown, secrets: string[]): string {
   return redactSecrets(text, secrets);
 }
 
-async function migrateOne(o: FanOutOptions, prepared: ReturnType<typeof prepare>, t: Tenant, secrets: string[]): Promise<TenantResult> {
+/** The migrate() options of one tenant: its folder view, its bookkeeping schema, its connection. */
+function tenantOptions(runner: TenantMigrateOptions, prepared: Prepared, t: Tenant, driver: Driver, secrets: string[]): MigrateOptions {
+  return {
+    ...runner,
+    driver,
+    secrets,
+    migrations: t.schema !== undefined ? forSchema(prepared.loaded, prepared.plans!, t.schema) : prepared.loaded,
+    migrationsSchema: t.schema ?? runner.migrationsSchema,
+  };
+}
+
+/** What every tenant's run shares. */
+interface Shared {
+  runner: TenantMigrateOptions;
+  connect: FanOutOptions["connect"];
+  onEvent?: FanOutOptions["onEvent"];
+  prepared: Prepared;
+  secrets: string[];
+}
+
+async function migrateOne({ runner, connect, onEvent, prepared, secrets }: Shared, t: Tenant): Promise<TenantResult> {
   const started = performance.now();
   const result: TenantResult = { tenant: t.name, status: "failed", applied: [], skipped: [], durationMs: 0 };
-  const migrations = t.schema !== undefined ? forSchema(prepared.loaded, prepared.plans!, t.schema) : prepared.loaded;
-  const base: MigrateOptions = {
-    ...o,
-    driver: undefined as unknown as Driver,
-    migrations,
-    secrets,
-    migrationsSchema: t.schema ?? o.migrationsSchema,
-    log: (line) => o.onEvent?.({ type: "log", tenant: t.name, line: redactSecrets(line, secrets) }),
-  };
   let driver: Driver | undefined;
   let before: Set<string> | undefined;
+  let base: MigrateOptions | undefined;
   try {
-    driver = await open(o, t);
-    base.driver = driver;
+    driver = await open(connect, t);
+    base = {
+      ...tenantOptions(runner, prepared, t, driver, secrets),
+      log: (line) => onEvent?.({ type: "log", tenant: t.name, line: redactSecrets(line, secrets) }),
+    };
     const pre = await migrate({ ...base, dryRun: true, log: undefined });
     before = new Set(pre.statuses.filter((s) => s.state === "applied").map((s) => s.tag));
     result.skipped = [...before];
@@ -243,7 +265,7 @@ async function migrateOne(o: FanOutOptions, prepared: ReturnType<typeof prepare>
     result.status = "migrated";
   } catch (e) {
     result.error = errorText(e, secrets);
-    if (driver && before) {
+    if (base && before) {
       // What this run applied before it failed (each file commits with its bookkeeping row).
       const after = await migrate({ ...base, dryRun: true, log: undefined }).catch(() => undefined);
       if (after) result.applied = after.statuses.filter((s) => s.state === "applied" && !before!.has(s.tag)).map((s) => s.tag);
@@ -273,40 +295,41 @@ async function pool<T, R>(items: T[], concurrency: number, work: (item: T) => Pr
 
 /** Migrates every tenant; the results are in the tenants' order, one per tenant. */
 export async function fanOut(o: FanOutOptions): Promise<TenantResult[]> {
-  const schemaTenants = o.tenants.some((t) => t.schema !== undefined);
-  const prepared = prepare(o.out, schemaTenants);
-  const secrets = secretsOf(o);
-  const concurrency = o.concurrency ?? DEFAULT_CONCURRENCY;
+  const { tenants, connect, concurrency = DEFAULT_CONCURRENCY, canary = 0, continueOnError, onEvent, ...runner } = o;
+  const shared: Shared = {
+    runner,
+    connect,
+    onEvent,
+    prepared: prepare(o.out, tenants.some((t) => t.schema !== undefined)),
+    secrets: secretsOf(tenants, o.secrets),
+  };
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new GuardError("--concurrency must be a whole number of at least 1");
-  const canary = o.canary ?? 0;
   if (!Number.isInteger(canary) || canary < 0) throw new GuardError("--canary must be a whole number");
   const run = async (t: Tenant) => {
-    o.onEvent?.({ type: "start", tenant: t.name });
-    const r = await migrateOne(o, prepared, t, secrets);
-    o.onEvent?.({ type: "done", result: r });
+    onEvent?.({ type: "start", tenant: t.name });
+    const r = await migrateOne(shared, t);
+    onEvent?.({ type: "done", result: r });
     return r;
   };
   const failed = (r: TenantResult) => r.status === "failed";
-  const first = o.tenants.slice(0, canary);
-  const rest = o.tenants.slice(canary);
-  const results = await pool(first, concurrency, run, (r) => failed(r) && !o.continueOnError);
-  if (!results.some((r) => r && failed(r))) results.push(...(await pool(rest, concurrency, run, (r) => failed(r) && !o.continueOnError)));
-  return o.tenants.map(
+  const stop = (r: TenantResult) => failed(r) && !continueOnError;
+  const results = await pool(tenants.slice(0, canary), concurrency, run, stop);
+  if (!results.some((r) => r && failed(r))) results.push(...(await pool(tenants.slice(canary), concurrency, run, stop)));
+  return tenants.map(
     (t, i) => results[i] ?? { tenant: t.name, status: "not-started" as const, applied: [], skipped: [], durationMs: 0 },
   );
 }
 
 /** `status` across tenants: what each tenant has applied, pending, edited ... */
-export async function tenantsStatus(o: Omit<FanOutOptions, "canary" | "continueOnError">): Promise<TenantStatus[]> {
-  const schemaTenants = o.tenants.some((t) => t.schema !== undefined);
-  const prepared = prepare(o.out, schemaTenants);
-  const secrets = secretsOf(o as FanOutOptions);
+export async function tenantsStatus(o: Omit<FanOutOptions, "canary" | "continueOnError" | "onEvent">): Promise<TenantStatus[]> {
+  const { tenants, connect, concurrency, ...runner } = o;
+  const prepared = prepare(o.out, tenants.some((t) => t.schema !== undefined));
+  const secrets = secretsOf(tenants, o.secrets);
   const one = async (t: Tenant): Promise<TenantStatus> => {
     let driver: Driver | undefined;
     try {
-      driver = await open(o as FanOutOptions, t);
-      const migrations = t.schema !== undefined ? forSchema(prepared.loaded, prepared.plans!, t.schema) : prepared.loaded;
-      const r = await migrate({ ...o, driver, migrations, secrets, dryRun: true, migrationsSchema: t.schema ?? o.migrationsSchema });
+      driver = await open(connect, t);
+      const r = await migrate({ ...tenantOptions(runner, prepared, t, driver, secrets), dryRun: true });
       const counts: TenantStatus["counts"] = {};
       for (const s of r.statuses) counts[s.state] = (counts[s.state] ?? 0) + 1;
       const details = r.statuses.filter((s) => s.state !== "applied").map((s) => ({ tag: s.tag, state: s.state, detail: s.detail }));
@@ -317,6 +340,6 @@ export async function tenantsStatus(o: Omit<FanOutOptions, "canary" | "continueO
       await driver?.close();
     }
   };
-  const results = await pool(o.tenants, o.concurrency ?? DEFAULT_CONCURRENCY, one, () => false);
+  const results = await pool(tenants, concurrency ?? DEFAULT_CONCURRENCY, one, () => false);
   return results as TenantStatus[];
 }
