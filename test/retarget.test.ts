@@ -5,7 +5,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { canonicalJson, readCatalog } from "../src/catalog/catalog.js";
 import { isGuardError } from "../src/errors.js";
+import { migrate } from "../src/runner/migrate.js";
 import { openPglite, type Driver } from "../src/runner/driver.js";
 import { planRetarget, retarget } from "../src/runner/retarget.js";
 import { fanOut, tenantsStatus } from "../src/runner/tenants.js";
@@ -161,6 +163,19 @@ describe("retarget edge cases", () => {
   });
 });
 
+/** The catalog of one schema with its name replaced by S, without the bookkeeping table. */
+async function picture(driver: Driver, schema: string): Promise<string> {
+  await driver.query(`SET search_path TO "${schema}"`);
+  const catalog = await readCatalog(driver, { schemas: [schema] });
+  for (const section of Object.values(catalog)) {
+    if (Array.isArray(section)) continue;
+    for (const k of Object.keys(section)) if (k.includes("__drizzle_migrations")) delete (section as Record<string, unknown>)[k];
+  }
+  catalog.schemas = [];
+  // Keys and owners are "schema.name"; pg_get_indexdef qualifies the table always ("ON schema.t").
+  return canonicalJson(catalog).split(`"${schema}.`).join(`"S.`).split(` ${schema}.`).join(" S.");
+}
+
 describe("schema tenants on PGlite", () => {
   it("migrates three schemas (one with a hostile name) from the tenants project, then a rerun applies nothing", async () => {
     const db = await openPglite();
@@ -177,6 +192,14 @@ describe("schema tenants on PGlite", () => {
       expect(tables.filter((r) => r.table_schema === "public").map((r) => r.table_name)).toEqual(["y"]);
       const fks = (await db.query(`select conrelid::regclass::text as t, confrelid::regclass::text as f from pg_constraint where contype = 'f' and connamespace = to_regnamespace($1) order by 1, 2`, [`"${STRANGE.replace(/"/g, '""')}"`])).rows;
       expect(fks.map((r) => r.f)).toEqual(["\"x\"\"; drop table y; --\".users", "\"x\"\"; drop table y; --\".orders", "\"x\"\"; drop table y; --\".products", "\"x\"\"; drop table y; --\".users"]);
+      // Each tenant has exactly the schema a plain migrate builds in public (names read with search_path on it).
+      const plain = await openPglite();
+      try {
+        await migrate({ driver: plain, out: tenants, approvals: opts.approvals });
+        expect(await picture(db, "tenant_a")).toBe(await picture(plain, "public"));
+      } finally {
+        await plain.close();
+      }
       const again = await fanOut(opts);
       expect(again.map((r) => [r.status, r.applied.length, r.skipped.length])).toEqual(list.map(() => ["migrated", 0, 9]));
       const status = await tenantsStatus(opts);
