@@ -56,6 +56,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option("--tenants <file>", "database per tenant: one connection string per line, or a JSON array of {name, url}")
     .option("--tenants-query <sql>", "database per tenant: a query run on --url returning a url column (and name)")
     .option("--schemas <pattern>", "schema per tenant in --url: a LIKE pattern (tenant_%) or a comma list")
+    .option("--search-path <schemas>", "with --schemas: schemas searched after the tenant's own (e.g. extensions)")
     .option("--concurrency <n>", "tenants migrated at once (default 4)")
     .option("--canary <n>", "migrate this many tenants first; stop if any fails")
     .option("--continue-on-error", "keep starting tenants after one failed")
@@ -74,6 +75,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option("--tenants <file>", "every database listed (one connection string per line, or JSON [{name, url}])")
     .option("--tenants-query <sql>", "every database a query on --url returns (url, name)")
     .option("--schemas <pattern>", "every tenant schema in --url: a LIKE pattern or a comma list")
+    .option("--search-path <schemas>", "with --schemas: schemas searched after the tenant's own")
     .option("--concurrency <n>", "tenants read at once (default 4)")
     .action(async (o) => {
       const { runStatus } = await import("./commands.js");

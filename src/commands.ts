@@ -239,6 +239,13 @@ async function resolveTenants(
   }
 }
 
+/** --search-path a,b: schemas searched after a schema tenant's own. */
+function searchPathOf(o: any): string[] | undefined {
+  if (o.searchPath === undefined) return undefined;
+  if (o.schemas === undefined) throw new GuardError("--search-path goes with --schemas (schema per tenant)");
+  return String(o.searchPath).split(",").map((s) => s.trim()).filter(Boolean);
+}
+
 function fanOutProgress(total: number, print: Print): Progress {
   return process.stdout.isTTY && !process.env.CI ? ttyProgress(total, process.stdout) : plainProgress(total, print);
 }
@@ -261,6 +268,7 @@ async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print:
         concurrency,
         canary,
         continueOnError: !!o.continueOnError,
+        searchPath: searchPathOf(o),
         lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
         statementTimeout: o.statementTimeout ?? config.guard.statementTimeout,
         retries: Number(o.retries ?? 5),
@@ -314,6 +322,7 @@ async function tenantsStatusCommand(config: ResolvedConfig, out: string, o: any,
       tenants: t.tenants,
       connect: t.connect,
       concurrency: t.single ? 1 : count(o.concurrency, "--concurrency", 4) || 1,
+      searchPath: searchPathOf(o),
       secrets: t.secrets,
     });
     print(`status of ${t.tenants.length} tenant(s) ${t.source}`);

@@ -2,7 +2,8 @@
  * Schema-per-tenant retargeting on drizzle-guard's real output (the example projects generated
  * with `drizzle-guard generate`), on hand-written edge cases, and applied on PGlite.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, readCatalog } from "../src/catalog/catalog.js";
@@ -204,6 +205,27 @@ describe("schema tenants on PGlite", () => {
       expect(again.map((r) => [r.status, r.applied.length, r.skipped.length])).toEqual(list.map(() => ["migrated", 0, 9]));
       const status = await tenantsStatus(opts);
       expect(status.map((s) => [s.tenant, s.counts, s.details])).toEqual(list.map((t) => [t.name, { applied: 9 }, []]));
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("search_path is the tenant alone unless --search-path adds schemas (e.g. where extensions live)", async () => {
+    const out = mkdtempSync(join(tmpdir(), "dg-searchpath-"));
+    mkdirSync(join(out, "meta"));
+    const entry = { idx: 0, version: "7", when: 1795310211492, tag: "0000_t", breakpoints: true };
+    writeFileSync(join(out, "meta", "_journal.json"), JSON.stringify({ version: "7", dialect: "postgresql", entries: [entry] }));
+    writeFileSync(join(out, "0000_t.sql"), `CREATE TABLE IF NOT EXISTS "t" ("v" int DEFAULT ext_answer());\n`);
+    const db = await openPglite();
+    const shared: Driver = { ...db, close: async () => undefined };
+    try {
+      await db.query(`CREATE SCHEMA "ext"; CREATE FUNCTION "ext"."ext_answer"() RETURNS int LANGUAGE sql AS 'SELECT 42';`);
+      const tenant = [{ name: "t1", schema: "t1" }];
+      const alone = await fanOut({ out, tenants: tenant, connect: async () => shared });
+      expect([alone[0].status, alone[0].error]).toEqual(["failed", "0000_t.sql:1:49: [42883] function ext_answer() does not exist\n  in: CREATE TABLE IF NOT EXISTS \"t\" (\"v\" int DEFAULT ext_answer())"]);
+      const withExt = await fanOut({ out, tenants: tenant, connect: async () => shared, searchPath: ["ext"] });
+      expect([withExt[0].status, withExt[0].applied]).toEqual(["migrated", ["0000_t"]]);
+      expect((await db.query(`INSERT INTO "t1"."t" DEFAULT VALUES RETURNING "v"`)).rows).toEqual([{ v: 42 }]);
     } finally {
       await db.close();
     }

@@ -170,7 +170,8 @@ class Planner {
     if (typeof node.relname === "string" && typeof node.location === "number") {
       // RangeVar
       const names = [node.catalogname, node.schemaname, node.relname].filter((x) => typeof x === "string");
-      this.placeAt(names, this.p.offset(node.location));
+      if (node.location >= 0) this.placeAt(names, this.p.offset(node.location));
+      else this.unplacedName(names);
     } else if (Array.isArray(node.names) && "typemod" in node && typeof node.location === "number") {
       // TypeName (`integer` is pg_catalog.int4 with the location of `integer`: system, left alone)
       const names = strings(node.names);

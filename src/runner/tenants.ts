@@ -65,6 +65,11 @@ export interface FanOutOptions extends TenantMigrateOptions {
   canary?: number;
   /** Go on starting tenants after a failure. */
   continueOnError?: boolean;
+  /**
+   * Schema tenants: schemas searched after the tenant's own (e.g. where extensions live). Unqualified
+   * names that the tenant lacks then resolve there: `DROP TABLE IF EXISTS x` would drop theirs.
+   */
+  searchPath?: string[];
   onEvent?: (e: FanOutEvent) => void;
 }
 
@@ -196,12 +201,12 @@ function forSchema(loaded: Loaded, plans: Map<string, Site[]>, schema: string): 
 }
 
 /** Connects and, for a schema tenant, points search_path at its schema alone. */
-async function open(connect: FanOutOptions["connect"], t: Tenant): Promise<Driver> {
+async function open(connect: FanOutOptions["connect"], t: Tenant, searchPath: string[] = []): Promise<Driver> {
   const driver = await connect(t);
   if (t.schema !== undefined) {
     try {
-      // pg_catalog is always searched first; nothing else resolves to another tenant's objects.
-      await driver.query(`SET search_path TO ${quoteIdent(t.schema)}`);
+      // pg_catalog is always searched first; by default nothing else: no other schema's objects are in reach.
+      await driver.query(`SET search_path TO ${[t.schema, ...searchPath].map(quoteIdent).join(", ")}`);
       await driver.query(`SET standard_conforming_strings = on`);
     } catch (e) {
       await driver.close();
@@ -240,19 +245,20 @@ function tenantOptions(runner: TenantMigrateOptions, prepared: Prepared, t: Tena
 interface Shared {
   runner: TenantMigrateOptions;
   connect: FanOutOptions["connect"];
+  searchPath?: string[];
   onEvent?: FanOutOptions["onEvent"];
   prepared: Prepared;
   secrets: string[];
 }
 
-async function migrateOne({ runner, connect, onEvent, prepared, secrets }: Shared, t: Tenant): Promise<TenantResult> {
+async function migrateOne({ runner, connect, searchPath, onEvent, prepared, secrets }: Shared, t: Tenant): Promise<TenantResult> {
   const started = performance.now();
   const result: TenantResult = { tenant: t.name, status: "failed", applied: [], skipped: [], durationMs: 0 };
   let driver: Driver | undefined;
   let before: Set<string> | undefined;
   let base: MigrateOptions | undefined;
   try {
-    driver = await open(connect, t);
+    driver = await open(connect, t, searchPath);
     base = {
       ...tenantOptions(runner, prepared, t, driver, secrets),
       log: (line) => onEvent?.({ type: "log", tenant: t.name, line: redactSecrets(line, secrets) }),
@@ -295,10 +301,11 @@ async function pool<T, R>(items: T[], concurrency: number, work: (item: T) => Pr
 
 /** Migrates every tenant; the results are in the tenants' order, one per tenant. */
 export async function fanOut(o: FanOutOptions): Promise<TenantResult[]> {
-  const { tenants, connect, concurrency = DEFAULT_CONCURRENCY, canary = 0, continueOnError, onEvent, ...runner } = o;
+  const { tenants, connect, concurrency = DEFAULT_CONCURRENCY, canary = 0, continueOnError, searchPath, onEvent, ...runner } = o;
   const shared: Shared = {
     runner,
     connect,
+    searchPath,
     onEvent,
     prepared: prepare(o.out, tenants.some((t) => t.schema !== undefined)),
     secrets: secretsOf(tenants, o.secrets),
@@ -322,13 +329,13 @@ export async function fanOut(o: FanOutOptions): Promise<TenantResult[]> {
 
 /** `status` across tenants: what each tenant has applied, pending, edited ... */
 export async function tenantsStatus(o: Omit<FanOutOptions, "canary" | "continueOnError" | "onEvent">): Promise<TenantStatus[]> {
-  const { tenants, connect, concurrency, ...runner } = o;
+  const { tenants, connect, concurrency, searchPath, ...runner } = o;
   const prepared = prepare(o.out, tenants.some((t) => t.schema !== undefined));
   const secrets = secretsOf(tenants, o.secrets);
   const one = async (t: Tenant): Promise<TenantStatus> => {
     let driver: Driver | undefined;
     try {
-      driver = await open(connect, t);
+      driver = await open(connect, t, searchPath);
       const r = await migrate({ ...tenantOptions(runner, prepared, t, driver, secrets), dryRun: true });
       const counts: TenantStatus["counts"] = {};
       for (const s of r.statuses) counts[s.state] = (counts[s.state] ?? 0) + 1;
