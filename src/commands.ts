@@ -203,6 +203,12 @@ function count(value: unknown, flag: string, fallback: number): number {
   return n;
 }
 
+function concurrencyOf(o: any): number {
+  const n = count(o.concurrency, "--concurrency", 4);
+  if (n < 1) throw new GuardError("--concurrency must be at least 1");
+  return n;
+}
+
 /** The tenants named by --tenants / --tenants-query / --schemas, and how to connect to each. */
 async function resolveTenants(
   config: ResolvedConfig,
@@ -253,8 +259,7 @@ function fanOutProgress(total: number, print: Print): Progress {
 async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print: Print): Promise<number> {
   const t = await resolveTenants(config, o);
   try {
-    const concurrency = t.single ? 1 : count(o.concurrency, "--concurrency", 4);
-    if (concurrency < 1) throw new GuardError("--concurrency must be at least 1");
+    const concurrency = t.single ? 1 : concurrencyOf(o);
     const canary = count(o.canary, "--canary", 0);
     print(`migrating ${t.tenants.length} tenant(s) ${t.source}, concurrency ${concurrency}${canary ? `, canary ${canary}` : ""}`);
     const progress = fanOutProgress(t.tenants.length, print);
@@ -321,7 +326,7 @@ async function tenantsStatusCommand(config: ResolvedConfig, out: string, o: any,
       ...runnerConfig(config, out),
       tenants: t.tenants,
       connect: t.connect,
-      concurrency: t.single ? 1 : count(o.concurrency, "--concurrency", 4) || 1,
+      concurrency: t.single ? 1 : concurrencyOf(o),
       searchPath: searchPathOf(o),
       secrets: t.secrets,
     });

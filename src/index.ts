@@ -10,4 +10,17 @@ export { readFolder, type Folder, type Journal, type JournalEntry, type SumFile 
 export { commitChange, recoverFolder } from "./folder/write.js";
 export { migrate, classify, loadMigrations, type MigrateOptions, type EntryStatus } from "./runner/migrate.js";
 export { connectPg, openPglite, redactUrl, type Driver } from "./runner/driver.js";
+export {
+  fanOut,
+  tenantsStatus,
+  readTenantsFile,
+  queryTenants,
+  listSchemas,
+  type Tenant,
+  type TenantResult,
+  type TenantStatus,
+  type FanOutOptions,
+  type FanOutEvent,
+} from "./runner/tenants.js";
+export { planRetarget, retarget, type Site } from "./runner/retarget.js";
 export { transforms } from "../transforms/index.js";

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, readCatalog } from "../src/catalog/catalog.js";
 import { isGuardError } from "../src/errors.js";
@@ -13,7 +13,7 @@ import { openPglite, type Driver } from "../src/runner/driver.js";
 import { planRetarget, retarget } from "../src/runner/retarget.js";
 import { fanOut, tenantsStatus } from "../src/runner/tenants.js";
 import { parsePlpgsqlBlock, parseSql } from "../src/sql/parse.js";
-import { generateAll, makeProject } from "./helpers/project.js";
+import { generateAll, makeProject, run } from "./helpers/project.js";
 
 const STRANGE = 'x"; drop table y; --';
 const DOLLARS = "a$$b$dg$c";
@@ -75,6 +75,13 @@ describe("retargeting the example projects' rewritten output", () => {
       "v4.sql:23:13: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
       "v5.sql:4:23: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
     ]);
+  });
+
+  it("a fan-out of the shop to schema tenants stops before connecting to anything", async () => {
+    let connected = 0;
+    const run = fanOut({ out: shop, tenants: [{ name: "a", schema: "a" }], connect: async () => (connected++, undefined as never) });
+    await expect(run).rejects.toThrow("CREATE SCHEMA acts outside one tenant's schema");
+    expect(connected).toBe(0);
   });
 
   it("every public reference of the tenants project (FKs in DO guards, enums, ADD VALUE, sequence, view) points at the tenant, and only those", () => {
@@ -229,5 +236,22 @@ describe("schema tenants on PGlite", () => {
     } finally {
       await db.close();
     }
+  });
+
+  it("the CLI on a PGlite folder: tenants take turns on its one connection", () => {
+    const dir = dirname(tenants);
+    const r = run(dir, ["migrate", "--pglite", join(dir, "pglite-tenants"), "--schemas", "a,b", "--concurrency", "3"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe(`migrating 2 tenant(s) schemas a,b in pglite ${join(dir, "pglite-tenants")}, concurrency 1`);
+    expect(r.stdout).toContain("2 tenant(s): 2 migrated, 0 failed, 0 not started; 18 migration(s) applied");
+    const s = run(dir, ["status", "--pglite", join(dir, "pglite-tenants"), "--schemas", "%"]);
+    expect(s.stdout.split("\n").slice(1)).toEqual([
+      "tenant  applied  pending  problems",
+      "a       9        0",
+      "b       9        0",
+      "public  0        9",
+      "3 tenant(s): 2 up to date, 1 with pending migrations, 0 with problems",
+      "",
+    ]);
   });
 });
