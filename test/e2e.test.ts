@@ -12,6 +12,7 @@ import { connectPg, openPglite, type Driver } from "../src/runner/driver.js";
 import { migrate } from "../src/runner/migrate.js";
 import { rewriteSql } from "../src/rewrite-sql.js";
 import { applyFile } from "./helpers/apply.js";
+import shopGuardConfig from "../examples/shop/drizzle-guard.config.js";
 import { createTestDb, PG_URL, type TestDb } from "./helpers/pg.js";
 import { drizzleKit, makeProject, ROOT, run, tree, useSchema } from "./helpers/project.js";
 
@@ -159,10 +160,7 @@ describe("rewritten files applied twice on PGlite", () => {
       await applyTwice(db);
       const fresh = await openPglite();
       try {
-        const approvals = [
-          { rule: "ban-drop-table", target: "billing.invoices", reason: "example" },
-          { rule: "ban-drop-schema", target: "billing", reason: "example" },
-        ];
+        const approvals = shopGuardConfig.approve;
         const r = await migrate({ driver: fresh, out, approvals });
         expect(r.applied).toHaveLength(sqlFiles().length);
         expect(await catalog(fresh)).toEqual(await catalog(db));
