@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, readCatalog } from "../src/catalog/catalog.js";
+import { loadConfig } from "../src/config.js";
 import { isGuardError } from "../src/errors.js";
 import { migrate } from "../src/runner/migrate.js";
 import { openPglite, type Driver } from "../src/runner/driver.js";
@@ -20,11 +21,13 @@ const DOLLARS = "a$$b$dg$c";
 
 let shop: string;
 let tenants: string;
+let phases: string;
 
 beforeAll(() => {
   shop = generateAll(makeProject("shop"));
   tenants = generateAll(makeProject("tenants"));
-}, 120_000);
+  phases = generateAll(makeProject("phases"), ["v1", "v2", "v3"]);
+}, 180_000);
 
 const sqlFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
 
@@ -72,8 +75,9 @@ describe("retargeting the example projects' rewritten output", () => {
     expect(refused).toEqual([
       "v2.sql:6:1: CREATE SCHEMA acts outside one tenant's schema: it cannot run once per tenant",
       "v3.sql:8:83: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
-      "v4.sql:23:13: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
-      "v5.sql:4:23: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
+      "v4_contract.sql:6:13: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
+      "v5.sql:7:23: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
+      "v5_contract.sql:7:1: billing.invoices is in schema billing, outside the tenant's schema: every tenant would share it",
     ]);
   });
 
@@ -82,6 +86,17 @@ describe("retargeting the example projects' rewritten output", () => {
     const run = fanOut({ out: shop, tenants: [{ name: "a", schema: "a" }], connect: async () => (connected++, undefined as never) });
     await expect(run).rejects.toThrow("CREATE SCHEMA acts outside one tenant's schema");
     expect(connected).toBe(0);
+  });
+
+  it("the phases project's output is edited only where drizzle-kit wrote \"public\". (enum, FK target)", () => {
+    const changed: string[] = [];
+    for (const f of sqlFiles(phases)) {
+      const text = readFileSync(join(phases, f), "utf8");
+      const out = to(text, "t1");
+      checkStructure(text, out);
+      if (out !== text) changed.push(f.replace(/^\d{14}_/, ""));
+    }
+    expect(changed).toEqual(["v1.sql", "v2.sql", "v2_concurrent.sql"]);
   });
 
   it("every public reference of the tenants project (FKs in DO guards, enums, ADD VALUE, sequence, view) points at the tenant, and only those", () => {
@@ -147,6 +162,10 @@ describe("retarget edge cases", () => {
       `DO $dg1$ BEGIN\nIF to_regclass('"a$$b$dg$c"."t"') IS NULL THEN\nCREATE TABLE "a$$b$dg$c"."t" ("id" int);\nEND IF;\nEXECUTE 'ALTER TABLE "a$$b$dg$c"."t" ADD COLUMN IF NOT EXISTS "v" text';\nEND $dg1$;`,
     );
     checkStructure(text, strange);
+    // Declarations: a column's %TYPE, a row type, a type; INTO blanked out of the query by PL/pgSQL.
+    expect(to(`DO $$\nDECLARE\n\ta "public"."t"."id"%TYPE;\n\tb public.t%ROWTYPE;\n\tc "public"."mood" := 'x';\nBEGIN\n\tSELECT min("id") INTO a FROM "public"."t";\nEND $$;`, "t")).toBe(
+      `DO $$\nDECLARE\n\ta "t"."t"."id"%TYPE;\n\tb "t".t%ROWTYPE;\n\tc "t"."mood" := 'x';\nBEGIN\n\tSELECT min("id") INTO a FROM "t"."t";\nEND $$;`,
+    );
     // A DO block inside a DO block.
     expect(to(`DO $a$ BEGIN EXECUTE 'DO $$ BEGIN CREATE TYPE public.e AS ENUM (''x''); END $$'; END $a$;`, "t")).toBe(
       `DO $a$ BEGIN EXECUTE 'DO $$ BEGIN CREATE TYPE "t".e AS ENUM (''x''); END $$'; END $a$;`,
@@ -164,9 +183,15 @@ describe("retarget edge cases", () => {
     expect(refusal(`DO $$ BEGIN\nEXECUTE format('CREATE TABLE %I.t ()', 'public');\nEND $$;`)).toBe(
       "t.sql:2:9: EXECUTE of SQL built at run time: what it names cannot be retargeted",
     );
-    // The safety net: a public-qualified name in PL/pgSQL the walk does not read.
-    expect(refusal(`DO $$ DECLARE r public.t%ROWTYPE; BEGIN NULL; END $$;`)).toBe(
-      "t.sql:1:17: a name qualified with public that drizzle-guard cannot retarget",
+    expect(refusal(`DO $$ DECLARE c refcursor; BEGIN\nOPEN c FOR EXECUTE 'SELECT * FROM ' || 'public.t'; END $$;`)).toBe(
+      "t.sql:2:20: EXECUTE of SQL built at run time: what it names cannot be retargeted",
+    );
+    expect(to(`DO $$ DECLARE c refcursor; BEGIN\nOPEN c FOR EXECUTE 'SELECT * FROM public.t'; END $$;`, "t")).toBe(
+      `DO $$ DECLARE c refcursor; BEGIN\nOPEN c FOR EXECUTE 'SELECT * FROM "t".t'; END $$;`,
+    );
+    // The safety net: a public-qualified name in a node the walk does not read.
+    expect(refusal(`ALTER TEXT SEARCH CONFIGURATION public.cfg ADD MAPPING FOR word WITH simple;`)).toBe(
+      "t.sql:1:33: a name qualified with public that drizzle-guard cannot retarget",
     );
   });
 });
@@ -191,9 +216,11 @@ describe("schema tenants on PGlite", () => {
     try {
       await db.query(`CREATE TABLE "y" ("id" int)`);
       const list = ["tenant_a", STRANGE, DOLLARS].map((s) => ({ name: s, schema: s }));
-      const opts = { out: tenants, tenants: list, connect: async () => shared, concurrency: 1, approvals: [{ rule: "ban-drop-table", target: "public.invoices", reason: "test" }] };
+      const approvals = (await loadConfig({ cwd: dirname(tenants) })).guard.approve;
+      const opts = { out: tenants, tenants: list, connect: async () => shared, concurrency: 1, approvals };
+      const n = sqlFiles(tenants).length;
       const first = await fanOut(opts);
-      expect(first.map((r) => [r.tenant, r.status, r.applied.length, r.skipped.length, r.error])).toEqual(list.map((t) => [t.name, "migrated", 9, 0, undefined]));
+      expect(first.map((r) => [r.tenant, r.status, r.applied.length, r.skipped.length, r.error])).toEqual(list.map((t) => [t.name, "migrated", n, 0, undefined]));
       const tables = (await db.query(`select table_schema, table_name from information_schema.tables where table_schema <> 'pg_catalog' and table_schema <> 'information_schema' order by 1, 2`)).rows;
       const expected = ["__drizzle_migrations", "audit_log", "order_items", "orders", "products", "users"];
       for (const t of list) expect(tables.filter((r) => r.table_schema === t.schema).map((r) => r.table_name)).toEqual(expected);
@@ -209,9 +236,9 @@ describe("schema tenants on PGlite", () => {
         await plain.close();
       }
       const again = await fanOut(opts);
-      expect(again.map((r) => [r.status, r.applied.length, r.skipped.length])).toEqual(list.map(() => ["migrated", 0, 9]));
+      expect(again.map((r) => [r.status, r.applied.length, r.skipped.length])).toEqual(list.map(() => ["migrated", 0, n]));
       const status = await tenantsStatus(opts);
-      expect(status.map((s) => [s.tenant, s.counts, s.details])).toEqual(list.map((t) => [t.name, { applied: 9 }, []]));
+      expect(status.map((s) => [s.tenant, s.counts, s.details])).toEqual(list.map((t) => [t.name, { applied: n }, []]));
     } finally {
       await db.close();
     }
@@ -238,18 +265,39 @@ describe("schema tenants on PGlite", () => {
     }
   });
 
+  it("the phases project (NOT NULL path, USING INDEX, index replacement, a batched backfill DO block) on schema tenants equals a plain migrate", async () => {
+    const approvals = [{ rule: "ban-table-rewrite", target: "public.accounts.score", reason: "test" }];
+    const backfill = sqlFiles(phases).find((f) => f.endsWith("_v2_backfill.sql"))!;
+    const text = readFileSync(join(phases, backfill), "utf8");
+    expect(to(text, STRANGE)).toBe(text); // unqualified names only: search_path does the work
+    const db = await openPglite();
+    const shared: Driver = { ...db, close: async () => undefined };
+    const plain = await openPglite();
+    try {
+      const list = ["tenant_a", STRANGE].map((name) => ({ name, schema: name }));
+      const r = await fanOut({ out: phases, tenants: list, connect: async () => shared, concurrency: 1, approvals });
+      expect(r.map((x) => [x.status, x.error])).toEqual([["migrated", undefined], ["migrated", undefined]]);
+      await migrate({ driver: plain, out: phases, approvals });
+      expect(await picture(db, "tenant_a")).toBe(await picture(plain, "public"));
+    } finally {
+      await db.close();
+      await plain.close();
+    }
+  });
+
   it("the CLI on a PGlite folder: tenants take turns on its one connection", () => {
     const dir = dirname(tenants);
     const r = run(dir, ["migrate", "--pglite", join(dir, "pglite-tenants"), "--schemas", "a,b", "--concurrency", "3"]);
+    const n = sqlFiles(tenants).length;
     expect(r.status).toBe(0);
     expect(r.stdout.split("\n")[0]).toBe(`migrating 2 tenant(s) schemas a,b in pglite ${join(dir, "pglite-tenants")}, concurrency 1`);
-    expect(r.stdout).toContain("2 tenant(s): 2 migrated, 0 failed, 0 not started; 18 migration(s) applied");
+    expect(r.stdout).toContain(`2 tenant(s): 2 migrated, 0 failed, 0 not started; ${2 * n} migration(s) applied`);
     const s = run(dir, ["status", "--pglite", join(dir, "pglite-tenants"), "--schemas", "%"]);
     expect(s.stdout.split("\n").slice(1)).toEqual([
       "tenant  applied  pending  problems",
-      "a       9        0",
-      "b       9        0",
-      "public  0        9",
+      `a       ${n}       0`,
+      `b       ${n}       0`,
+      `public  0        ${n}`,
       "3 tenant(s): 2 up to date, 1 with pending migrations, 0 with problems",
       "",
     ]);

@@ -324,7 +324,10 @@ function collectExprs(node: any, lineno: number, out: Expr[]): void {
   const line = typeof node.lineno === "number" ? node.lineno : lineno;
   for (const [k, v] of Object.entries<any>(node)) {
     if (k === "PLpgSQL_expr") out.push({ query: v.query, mode: v.parseMode ?? 0, lineno: line, dynamic: false });
-    else if (k === "PLpgSQL_stmt_dynexecute" || k === "PLpgSQL_stmt_dynfors") {
+    else if (k === "dynquery" && v?.PLpgSQL_expr) {
+      // OPEN c FOR EXECUTE ..., RETURN QUERY EXECUTE ...
+      out.push({ query: v.PLpgSQL_expr.query, mode: v.PLpgSQL_expr.parseMode ?? 0, lineno: line, dynamic: true });
+    } else if (k === "PLpgSQL_stmt_dynexecute" || k === "PLpgSQL_stmt_dynfors") {
       // EXECUTE <query> [USING params]: the query is SQL text, the parameters are expressions.
       const q = v.query?.PLpgSQL_expr;
       if (q) out.push({ query: q.query, mode: q.parseMode ?? 0, lineno: v.lineno ?? line, dynamic: true });
@@ -349,15 +352,20 @@ function planPlpgsql(body: string, scope: Scope): Site[] {
   const sites: Site[] = [];
   let from = 0;
   for (const e of exprs) {
-    const want = scanTokens(e.query).map((t) => t.text);
+    // PL/pgSQL blanks an INTO clause out of the query (same length), so the query is placed where
+    // every one of its tokens sits at the same offset in the body.
+    const want = scanTokens(e.query);
     const lineStart = lines[e.lineno - 1] ?? 0;
-    let k = -1;
-    for (let i = 0; i + want.length <= tokens.length && k < 0; i++) {
-      if (tokens[i].start < Math.max(lineStart, from)) continue;
-      if (want.every((w, j) => tokens[i + j].text === w)) k = i;
+    let start = -1;
+    for (const t of tokens) {
+      if (want.length === 0 || t.start < Math.max(lineStart, from) || t.text !== want[0].text) continue;
+      const base = t.start - want[0].start;
+      if (want.every((w) => body.startsWith(w.text, base + w.start))) {
+        start = base;
+        break;
+      }
     }
-    if (k < 0 || want.length === 0) fail(scope, lineStart, "cannot place a statement of this DO block in its text");
-    const start = tokens[k].start;
+    if (start < 0) fail(scope, lineStart, "cannot place a statement of this DO block in its text");
     from = start + 1;
     const inner: Scope = { file: scope.file, at: (o) => scope.at(start + o) };
     if (e.dynamic) sites.push(...planExecute(e.query, start, inner));
@@ -368,11 +376,47 @@ function planPlpgsql(body: string, scope: Scope): Site[] {
       sites.push(...shift(planStatements(p, { file: scope.file, at: (o) => inner.at(o - prefix.length) }), start - prefix.length));
     } else fail(inner, 0, "a PL/pgSQL assignment in a DO block cannot be retarget-checked");
   }
-  // The body's own PL/pgSQL (DECLARE v public.t%ROWTYPE, ...) is covered by the same safety net.
+  // A cursor's query is both an expression and part of its declaration: one site per place.
+  const seen = new Set(sites.map((x) => x.start));
+  for (const d of planDeclarations(tree, tokens, lines, scope)) if (!seen.has(d.start)) sites.push(d);
+  // Anything else in the body's own PL/pgSQL is covered by the same safety net.
   const code = tokens.filter((t) => !isComment(t));
   for (let i = 0; i + 1 < code.length; i++) {
     if (identValue(code[i]) === TENANT_DEFAULT && code[i + 1].text === "." && !sites.some((s) => s.start <= code[i].start && code[i].start < s.end))
       fail(scope, code[i].start, "a name qualified with public that drizzle-guard cannot retarget");
+  }
+  return sites;
+}
+
+/**
+ * Variable declarations (`v "public"."t"."c"%TYPE`, `r public.t%ROWTYPE`, `x public.mood`): each
+ * variable of the PL/pgSQL parse is found by its name from its line on; its type runs to `;`, `:=`
+ * or DEFAULT.
+ */
+function planDeclarations(tree: unknown, tokens: Token[], lines: number[], scope: Scope): Site[] {
+  const sites: Site[] = [];
+  const datums: any[] = (tree as any)?.plpgsql_funcs?.[0]?.PLpgSQL_function?.datums ?? [];
+  const code = tokens.filter((t) => !isComment(t));
+  for (const d of datums) {
+    const v = d.PLpgSQL_var ?? d.PLpgSQL_rec;
+    if (!v || typeof v.lineno !== "number" || !v.refname) continue;
+    const lineStart = lines[v.lineno - 1] ?? 0;
+    let i = code.findIndex((t) => t.start >= lineStart && identValue(t) === v.refname);
+    if (i < 0) continue;
+    for (i++; i < code.length && ![";", ":="].includes(code[i].text) && code[i].upper !== "DEFAULT"; i++) {
+      if (identValue(code[i]) === undefined || code[i - 1].text === ".") continue;
+      const run = [code[i]];
+      while (code[i + 1]?.text === "." && identValue(code[i + 2]) !== undefined) run.push(code[(i += 2)]);
+      // table.column%TYPE names a column: the relation is everything before it.
+      const typeOf = code[i + 1]?.text === "%" && code[i + 2]?.upper === "TYPE";
+      const parts = typeOf ? run.slice(0, -1) : run;
+      const names = parts.map((t) => identValue(t)!);
+      if (names.length < 2) continue;
+      const schema = names[names.length - 2];
+      if (SYSTEM.has(schema)) continue;
+      if (schema !== TENANT_DEFAULT) fail(scope, parts[0].start, `${names.join(".")} is in schema ${schema}, outside the tenant's schema: every tenant would share it`);
+      sites.push(schemaSite(parts[parts.length - 2]));
+    }
   }
   return sites;
 }
