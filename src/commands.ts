@@ -222,8 +222,10 @@ async function resolveTenants(
     const tenants = readTenantsFile(resolve(o.tenants), o.tenants);
     return { tenants, connect: connectUrl, source: `listed in ${o.tenants}`, secrets: [], single: false, close: async () => undefined };
   }
-  const value = o.tenantsQuery ?? o.schemas;
-  if (typeof value !== "string" || !value.trim()) throw new GuardError(`${given[0]} needs a value`);
+  // cac turns a value that looks like a number into one (--schemas 2024): names are text.
+  const raw = o.tenantsQuery ?? o.schemas;
+  const value = typeof raw === "string" || typeof raw === "number" ? String(raw) : "";
+  if (!value.trim()) throw new GuardError(`${given[0]} needs a value`);
   const db = databaseOf(config, o);
   const { driver, label, secrets } = await openDriver(config, o);
   try {
