@@ -17,7 +17,21 @@ import { createTestDb, PG_URL, type TestDb } from "./helpers/pg.js";
 import { drizzleKit, makeProject, ROOT, run, tree, useSchema } from "./helpers/project.js";
 
 const VERSIONS = ["v1", "v2", "v3", "v4", "v5"];
-const JUDGED_RULES = ["prefer-robust-stmts", "require-concurrent-index-creation", "require-concurrent-index-deletion"];
+const JUDGED_RULES = [
+  "prefer-robust-stmts",
+  "require-concurrent-index-creation",
+  "require-concurrent-index-deletion",
+  // The rules of the phases issue (#4).
+  "constraint-missing-not-valid",
+  "adding-foreign-key-constraint",
+  "adding-not-nullable-field",
+  "disallowed-unique-constraint",
+  "require-enum-value-ordering",
+  "require-lock-timeout",
+  "require-statement-timeout",
+  "adding-field-with-default",
+  "ban-concurrent-index-creation-in-transaction",
+];
 
 let dir: string;
 let out: string;
@@ -109,7 +123,7 @@ describe("drizzle-guard generate on the example project", () => {
     }
   });
 
-  it("passes squawk (independent judge): no prefer-robust-stmts or require-concurrent-index-* findings", () => {
+  it("passes squawk (independent judge): none of the judged rules fire", () => {
     const squawk = join(ROOT, "node_modules", ".bin", "squawk");
     const findings: string[] = [];
     for (const f of sqlFiles()) {
@@ -119,7 +133,16 @@ describe("drizzle-guard generate on the example project", () => {
       const r = spawnSync(squawk, [...args, "--reporter", "json", join(out, f)], { encoding: "utf8" });
       const report = JSON.parse(r.stdout || "[]") as Array<{ rule_name: string; line: number }>;
       expect(Array.isArray(report)).toBe(true);
-      for (const v of report) if (JUDGED_RULES.includes(v.rule_name)) findings.push(`${f}:${v.line} ${v.rule_name}`);
+      const lines = text.split("\n");
+      for (const v of report) {
+        if (!JUDGED_RULES.includes(v.rule_name)) continue;
+        // squawk flags every ALTER TABLE outside a transaction that has no IF [NOT] EXISTS form; in
+        // the (non-transactional) validate file, VALIDATE CONSTRAINT and SET NOT NULL are no-ops
+        // when repeated, which the apply-twice tests below show by running every file twice.
+        const at = lines[v.line] ?? "";
+        if (v.rule_name === "prefer-robust-stmts" && /^ALTER TABLE .* (VALIDATE CONSTRAINT|ALTER COLUMN "[^"]+" SET NOT NULL)/.test(at)) continue;
+        findings.push(`${f}:${v.line} ${v.rule_name}`);
+      }
     }
     expect(findings).toEqual([]);
   });

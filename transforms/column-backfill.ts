@@ -82,8 +82,7 @@ export const columnBackfill: StatementTransform = {
       added.push({ phase: "backfill", text: backfillBlock(rel, col.colname, expression, pk, ctx.backfillBatchSize ?? DEFAULT_BATCH_SIZE), order: s.index });
       if (notNull) {
         const path = notNullPath(rel, col.colname);
-        added.push({ phase: "expand", text: path.expand, order: s.index + 0.2 });
-        for (const v of path.validate) added.push({ phase: "validate", text: v, order: s.index });
+        for (const text of [path.check, path.validate, path.setNotNull]) added.push({ phase: "validate", text, order: s.index });
         added.push({ phase: "contract", text: path.contract, order: s.index });
       }
     }
