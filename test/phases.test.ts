@@ -18,21 +18,10 @@ import { readFolder } from "../src/folder/folder.js";
 import { applyFile } from "./helpers/apply.js";
 import { createTestDb, PG_URL } from "./helpers/pg.js";
 import { DRIZZLE_KIT, makeProject, ROOT, run, useSchema } from "./helpers/project.js";
+import { PHASE_RULES, squawk } from "./helpers/squawk.js";
 import phasesConfig from "../examples/phases/drizzle-guard.config.js";
 
 const VERSIONS = ["v1", "v2", "v3"];
-/** The squawk rules issue #4 names: none may fire on the rewritten files. */
-const SQUAWK_RULES = [
-  "constraint-missing-not-valid",
-  "adding-foreign-key-constraint",
-  "adding-not-nullable-field",
-  "disallowed-unique-constraint",
-  "require-enum-value-ordering",
-  "require-lock-timeout",
-  "require-statement-timeout",
-  "adding-field-with-default",
-  "ban-concurrent-index-creation-in-transaction",
-];
 const approvals = phasesConfig.approve;
 
 let dir: string;
@@ -141,11 +130,7 @@ describe("drizzle-guard generate splits unsafe changes into phase files", () => 
   });
 
   it("squawk reports none of the issue's rules on the rewritten files, and does on drizzle-kit's own output", () => {
-    const squawk = join(ROOT, "node_modules", ".bin", "squawk");
-    const judge = (file: string, inTransaction: boolean) => {
-      const r = spawnSync(squawk, [...(inTransaction ? ["--assume-in-transaction"] : []), "--reporter", "json", file], { encoding: "utf8" });
-      return (JSON.parse(r.stdout || "[]") as Array<{ rule_name: string; line: number }>).filter((v) => SQUAWK_RULES.includes(v.rule_name));
-    };
+    const judge = (file: string, inTransaction: boolean) => squawk(file, inTransaction).filter((v) => PHASE_RULES.includes(v.rule_name));
     const findings = readdirSync(out)
       .filter((f) => f.endsWith(".sql"))
       .flatMap((f) => judge(join(out, f), !read(f).startsWith("-- drizzle-guard: transaction=off")).map((v) => `${f}:${v.line} ${v.rule_name}`));
