@@ -25,7 +25,8 @@ export const contractDrops: StatementTransform = {
   apply(ctx: TransformContext): TransformResult {
     const moved: MovedStatement[] = [];
     const edits: Edit[] = [];
-    if (!ctx.newMigration) return { edits };
+    // A contract-phase file (rewritten before) is already where these statements go.
+    if (!ctx.newMigration || ctx.sql.directives.some((d) => d.name === "phase" && d.args === "contract")) return { edits };
     for (const s of ctx.sql.statements) {
       const n = s.node;
       if (s.kind === "DropStmt" && DESTRUCTIVE_DROPS.has(n.removeType)) {

@@ -1,11 +1,12 @@
 /**
  * not-null-check: SET NOT NULL on a column of an existing table scans every row under ACCESS
- * EXCLUSIVE. Instead: a `CHECK (col IS NOT NULL) NOT VALID` helper now (brief lock), then in the
- * validate file `VALIDATE CONSTRAINT` (SHARE UPDATE EXCLUSIVE) and `SET NOT NULL`, which PostgreSQL
- * 12+ proves from the validated check without a scan; the contract file drops the helper.
+ * EXCLUSIVE. Instead the statement moves to the validate file (no transaction: each statement its
+ * own), after a `CHECK (col IS NOT NULL) NOT VALID` helper (brief lock) and its `VALIDATE
+ * CONSTRAINT` (SHARE UPDATE EXCLUSIVE); PostgreSQL 12+ then proves NOT NULL from the validated check
+ * without a scan. The contract file drops the helper.
  * Only for migrations generated now; a table created in the same migration is left alone.
  */
-import type { AddedStatement, Edit, StatementTransform, TransformContext, TransformResult } from "../src/transform.js";
+import type { AddedStatement, Edit, MovedStatement, StatementTransform, TransformContext, TransformResult } from "../src/transform.js";
 import { relKey } from "../src/sql/names.js";
 import { notNullPath } from "../src/sql/phase-sql.js";
 
@@ -21,7 +22,7 @@ export const notNullCheck: StatementTransform = {
   apply(ctx: TransformContext): TransformResult {
     const edits: Edit[] = [];
     const added: AddedStatement[] = [];
-    const replaced: number[] = [];
+    const moved: MovedStatement[] = [];
     // A validate-phase file is where this transform put SET NOT NULL: it is the end of the path.
     if (!ctx.newMigration || ctx.sql.directives.some((d) => d.name === "phase" && d.args === "validate")) return { edits };
     for (const s of ctx.sql.statements) {
@@ -30,13 +31,13 @@ export const notNullCheck: StatementTransform = {
       if (cmd.subtype !== "AT_SetNotNull" || !cmd.name) continue;
       if (ctx.createdTables.has(relKey(s.node.relation))) continue;
       const path = notNullPath(s.node.relation, cmd.name);
-      // The statement (without its `;`) becomes the helper check; SET NOT NULL moves to validate.
-      edits.push({ start: s.start, end: s.end, text: path.expand.replace(/;$/, ""), by: ID });
-      replaced.push(s.index);
-      for (const v of path.validate) added.push({ phase: "validate", text: v, order: s.index });
+      // The statement itself moves, unchanged, after the helper check and its validation.
+      added.push({ phase: "validate", text: path.check, order: s.index - 0.2 });
+      added.push({ phase: "validate", text: path.validate, order: s.index - 0.1 });
+      moved.push({ statement: s.index, phase: "validate" });
       added.push({ phase: "contract", text: path.contract, order: s.index });
     }
-    return { edits, added, replaced };
+    return { edits, added, moved };
   },
 };
 

@@ -65,5 +65,6 @@ export const EXAMPLES: Record<string, string> = {
   "ban-table-rewrite": `-- drizzle-guard: table-rewrite "accounts"."score" integer -> bigint\nALTER TABLE "accounts" ALTER COLUMN "score" SET DATA TYPE bigint;`,
   "ban-transaction-control": `BEGIN;\nCREATE TABLE "t" ("a" int);\nCOMMIT;`,
   "ban-truncate": `TRUNCATE "audit_log";`,
+  "ban-unfilled-backfill": `-- drizzle-guard: backfill-value public.accounts.country\nUPDATE "accounts" SET "country" = NULL WHERE "country" IS NULL;`,
   "ban-update-without-where": `UPDATE "orders" SET "note" = '';`,
 };
