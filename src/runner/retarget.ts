@@ -161,9 +161,9 @@ class Planner {
     });
   }
 
-  walk(node: any, key = ""): void {
+  walk(node: any): void {
     if (Array.isArray(node)) {
-      for (const x of node) this.walk(x, key);
+      for (const x of node) this.walk(x);
       return;
     }
     if (!node || typeof node !== "object") return;
@@ -189,7 +189,7 @@ class Planner {
         const lists = strings(v) ? [strings(v)!] : Array.isArray(v) ? v.map(strings).filter((x): x is string[] => !!x) : [];
         for (const names of lists) this.unplacedName(names.slice(0, member));
       }
-      this.walk(v, k);
+      this.walk(v);
     }
   }
 
