@@ -1,5 +1,5 @@
 /** Command bodies: load the config, call the API, print a report, return the exit code. */
-import { relative, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { check } from "./lint/check.js";
 import { FORBIDDEN } from "./lint/forbidden.js";
 import { formatGithub, formatJson, formatSarif, formatTty, pickFormat, type CheckItem, type Format } from "./lint/format.js";
@@ -15,7 +15,7 @@ import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Dr
 import { migrate, type EntryStatus } from "./runner/migrate.js";
 import { approveDirective, findForbidden, type ConfigApproval, type RuleLevels } from "./lint/forbidden.js";
 import { parseSql } from "./sql/parse.js";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { plainProgress, summaryLines, tenantStatusLines, ttyProgress, type Progress } from "./progress.js";
 import { fanOut, listSchemas, queryTenants, readTenantsFile, tenantsStatus, type Tenant, type TenantResult } from "./runner/tenants.js";
 
@@ -231,7 +231,8 @@ async function resolveTenants(
   try {
     if (o.tenantsQuery !== undefined) {
       const tenants = await queryTenants(driver, value);
-      return { tenants, connect: connectUrl, source: `from --tenants-query on ${label}`, secrets, single: false, close: () => driver.close() };
+      await driver.close();
+      return { tenants, connect: connectUrl, source: `from --tenants-query on ${label}`, secrets, single: false, close: async () => undefined };
     }
     const tenants = await listSchemas(driver, value);
     if ("pglite" in db) {
@@ -259,6 +260,9 @@ function fanOutProgress(total: number, print: Print): Progress {
 }
 
 async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print: Print): Promise<number> {
+  // A report that cannot be written is an input error found before any tenant is touched.
+  if (o.report !== undefined && (typeof o.report !== "string" || !existsSync(dirname(resolve(o.report)))))
+    throw new GuardError(`--report needs a file in an existing folder: ${o.report}`);
   const t = await resolveTenants(config, o);
   try {
     const concurrency = t.single ? 1 : concurrencyOf(o);

@@ -262,6 +262,8 @@ describe.skipIf(!PG_URL)("tenant fan-out on PostgreSQL 15", () => {
       const both = run(tenantsDir, ["migrate", "--tenants", "bad.txt", "--schemas", "a"]);
       expect(both.status).toBe(2);
       expect(both.stderr).toContain("--tenants and --schemas cannot be combined");
+      const report = run(tenantsDir, ["migrate", "--tenants", "tenants.json", "--report", join(tenantsDir, "missing", "r.json")]);
+      expect([report.status, report.stderr.split("\n")[0]]).toEqual([2, `error: --report needs a file in an existing folder: ${join(tenantsDir, "missing", "r.json")}`]);
     });
   });
 });
