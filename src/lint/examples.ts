@@ -33,6 +33,7 @@ export const EXAMPLES: Record<string, string> = {
   "create-table": `CREATE TABLE "audit_log" ("id" bigint PRIMARY KEY, "action" text NOT NULL);`,
   "drop-table": `DROP TABLE "billing"."invoices" CASCADE;`,
   rename: `ALTER TABLE "users" RENAME COLUMN "name" TO "full_name";`,
+  "rename-index": `ALTER INDEX "accounts_name_idx_dg_new" RENAME TO "accounts_name_idx";`,
   "set-schema": `ALTER TABLE "invoices" SET SCHEMA "billing";`,
   "create-type": `CREATE TYPE "public"."role" AS ENUM('customer', 'admin');`,
   "enum-add-value": `ALTER TYPE "public"."role" ADD VALUE 'support';`,
