@@ -1,10 +1,8 @@
 /** Command bodies: load the config, call the API, print a report, return the exit code. */
 import { relative, resolve } from "node:path";
 import { check } from "./lint/check.js";
-import { FORBIDDEN } from "./lint/forbidden.js";
-import { formatGithub, formatJson, formatSarif, formatTty, pickFormat, type CheckItem, type Format } from "./lint/format.js";
-import { collectSqlFiles, lintFiles, type LintResult } from "./lint/lint.js";
-import { RULES } from "./lint/rules.js";
+import { pickFormat } from "./lint/format.js";
+import { emit } from "./lint/run.js";
 import pc from "picocolors";
 import { createTwoFilesPatch } from "diff";
 import { loadConfig, type ResolvedConfig } from "./config.js";
@@ -179,22 +177,6 @@ export async function runStatus(o: any, print: Print): Promise<number> {
   } finally {
     await driver.close();
   }
-}
-
-function emit(format: Format, result: LintResult, checks: CheckItem[] | undefined, print: Print): void {
-  if (format === "json") print(formatJson(result, checks));
-  else if (format === "github") for (const l of formatGithub(result, checks)) print(l);
-  else if (format === "sarif") print(formatSarif(result, checks, [...Object.values(RULES), ...FORBIDDEN]));
-  else for (const l of formatTty(result, checks)) print(l);
-}
-
-export async function runLint(o: { paths: string[]; config?: string; format?: string }, print: Print): Promise<number> {
-  const format = pickFormat(o.format);
-  if (!o.paths.length) throw new GuardError("lint needs files or folders: drizzle-guard lint drizzle/");
-  const config = await loadConfig({ config: o.config });
-  const result = lintFiles(collectSqlFiles(o.paths), config?.guard.approve ?? [], process.cwd(), config?.guard.rules ?? {});
-  emit(format, result, undefined, print);
-  return result.verdict === "PASS" ? 0 : 1;
 }
 
 export async function runCheck(o: { config?: string; out?: string; format?: string }, print: Print): Promise<number> {

@@ -116,12 +116,17 @@ export function verdictOf(files: readonly FileReport[]): Pick<LintResult, "block
   return { blockedRules: blocked, verdict: blocked.length ? "BLOCKED" : "PASS" };
 }
 
+/** One file from disk, named relative to `cwd` in the report. */
+export function lintFile(path: string, approvals: readonly ConfigApproval[] = [], cwd = process.cwd(), levels: RuleLevels = {}): FileReport {
+  return lintText(readFileSync(path, "utf8"), relative(cwd, path) || path, approvals, undefined, levels);
+}
+
 export function lintFiles(
   files: readonly string[],
   approvals: readonly ConfigApproval[] = [],
   cwd = process.cwd(),
   levels: RuleLevels = {},
 ): LintResult {
-  const reports = files.map((f) => lintText(readFileSync(f, "utf8"), relative(cwd, f) || f, approvals, undefined, levels));
+  const reports = files.map((f) => lintFile(f, approvals, cwd, levels));
   return { files: reports, ...verdictOf(reports) };
 }

@@ -1,0 +1,108 @@
+/**
+ * `lint` over many files: the files are spread over worker threads (the main thread takes its share
+ * too), each worker with its own parser. Reports come back in file order, so the result is the
+ * same as lintFiles' (a test compares them); on bad SQL the error is the one lintFiles would throw
+ * (the first bad file in order).
+ */
+import { availableParallelism } from "node:os";
+import { GuardError } from "../errors.js";
+import { lintFile, verdictOf, type FileReport, type LintResult } from "./lint.js";
+import type { ConfigApproval, RuleLevels } from "./forbidden.js";
+
+/** Files handed out at a time: small enough to balance, large enough that messages cost little. */
+const CHUNK = 16;
+/** Below this many files a worker's start-up (its own parser) costs more than it saves. */
+const MIN_FILES_PER_THREAD = 64;
+
+export interface WorkerData {
+  approvals: readonly ConfigApproval[];
+  cwd: string;
+  levels: RuleLevels;
+}
+export type WorkerRequest = { from: number; files: string[] };
+export type WorkerReply =
+  | { from: number; reports: FileReport[] }
+  | { from: number; failedAt: number; error: { message: string; file?: string; line?: number; column?: number; hint?: string; exitCode?: number; stack?: string; guard: boolean } };
+
+/** Threads for `files` files: DRIZZLE_GUARD_THREADS when set, else one per core (at most 4), fewer for few files. */
+export function threadCount(files: number, env = process.env.DRIZZLE_GUARD_THREADS): number {
+  const wanted = env && /^\d+$/.test(env) && Number(env) > 0 ? Number(env) : Math.min(availableParallelism(), 4);
+  return Math.max(1, Math.min(wanted, Math.floor(files / MIN_FILES_PER_THREAD)));
+}
+
+export function serializeError(e: unknown): Extract<WorkerReply, { failedAt: number }>["error"] {
+  if (e instanceof GuardError) return { message: e.message, file: e.file, line: e.line, column: e.column, hint: e.hint, exitCode: e.exitCode, guard: true };
+  return { message: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined, guard: false };
+}
+
+function deserializeError(e: Extract<WorkerReply, { failedAt: number }>["error"]): Error {
+  if (e.guard) return new GuardError(e.message, e);
+  const err = new Error(e.message);
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+export async function lintFilesParallel(
+  files: readonly string[],
+  approvals: readonly ConfigApproval[] = [],
+  cwd = process.cwd(),
+  levels: RuleLevels = {},
+  threads = threadCount(files.length),
+): Promise<LintResult> {
+  const reports: FileReport[] = new Array(files.length);
+  const failures: Array<{ at: number; error: Error }> = [];
+  let next = 0;
+  const take = (): number | undefined => {
+    if (next >= files.length || failures.length) return undefined;
+    const from = next;
+    next = Math.min(files.length, next + CHUNK);
+    return from;
+  };
+
+  const data: WorkerData = { approvals, cwd, levels };
+  const { Worker } = threads > 1 ? await import("node:worker_threads") : { Worker: undefined };
+  const workers = Array.from({ length: threads - 1 }, () => new Worker!(new URL("./worker.js", import.meta.url), { workerData: data }));
+  const finished = workers.map(
+    (w) =>
+      new Promise<void>((resolve, reject) => {
+        const send = () => {
+          const from = take();
+          if (from === undefined) return resolve();
+          w.postMessage({ from, files: files.slice(from, from + CHUNK) } satisfies WorkerRequest);
+        };
+        w.on("message", (m: WorkerReply) => {
+          if ("reports" in m) m.reports.forEach((r, i) => (reports[m.from + i] = r));
+          else failures.push({ at: m.failedAt, error: deserializeError(m.error) });
+          send();
+        });
+        w.on("error", reject);
+        w.on("exit", (code) => reject(new Error(`lint worker exited (${code}) before its work was done`)));
+        send();
+      }),
+  );
+
+  // The main thread's share, a chunk at a time, letting the workers' replies in between.
+  for (let from = take(); from !== undefined; from = take()) {
+    const to = Math.min(files.length, from + CHUNK);
+    for (let i = from; i < to; i++) {
+      try {
+        reports[i] = lintFile(files[i], approvals, cwd, levels);
+      } catch (e) {
+        failures.push({ at: i, error: e as Error });
+        break;
+      }
+    }
+    if (workers.length) await new Promise((r) => setImmediate(r));
+  }
+  try {
+    await Promise.all(finished);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  if (failures.length) {
+    // The first bad file in order; files before it were all handed out, so none is missing.
+    const first = failures.reduce((a, b) => (b.at < a.at ? b : a));
+    throw first.error;
+  }
+  return { files: reports, ...verdictOf(reports) };
+}
