@@ -1,22 +1,22 @@
-/** Command bodies: load the config, call the API, print a report, return the exit code. */
+/**
+ * Command bodies: load the config, call the API, print a report, return the exit code.
+ * The modules a command needs are imported inside it (the parser's WebAssembly, the transforms, the
+ * runner, diff), so each command loads only its own: start-up is measured in bench/.
+ */
 import { relative, resolve } from "node:path";
-import { check } from "./lint/check.js";
 import { pickFormat } from "./lint/format.js";
-import { emit } from "./lint/run.js";
 import pc from "picocolors";
-import { createTwoFilesPatch } from "diff";
 import { loadConfig, type ResolvedConfig } from "./config.js";
 import { GuardError } from "./errors.js";
-import { generate } from "./generate.js";
-import { rewriteFolder, type RewritePlan } from "./rewrite.js";
+import type { RewritePlan } from "./rewrite.js";
 import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
-import { migrate, type EntryStatus } from "./runner/migrate.js";
+import type { EntryStatus } from "./runner/migrate.js";
 import { approveDirective, findForbidden, type ConfigApproval, type RuleLevels } from "./lint/forbidden.js";
-import { parseSql } from "./sql/parse.js";
 
 type Print = (line?: string) => void;
 
-export function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}): void {
+export async function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}): Promise<void> {
+  const { parseSql } = await import("./sql/parse.js");
   const blocked = new Set<string>();
   for (const e of plan.entries) {
     for (const tag of e.tags) {
@@ -47,7 +47,8 @@ export function summarize(plan: RewritePlan, print: Print, verb = "rewrote"): vo
   }
 }
 
-export function printDiff(plan: RewritePlan, print: Print): void {
+export async function printDiff(plan: RewritePlan, print: Print): Promise<void> {
+  const { createTwoFilesPatch } = await import("diff");
   for (const d of plan.diffs) {
     const before = d.before?.text ?? "";
     const after = d.after?.text ?? "";
@@ -68,28 +69,30 @@ export function printDiff(plan: RewritePlan, print: Print): void {
 
 export async function runGenerate(o: { config?: string; passthrough: string[] }, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
+  const { generate } = await import("./generate.js");
   const r = await generate(config, o.passthrough);
   if (!r.plan) {
     print(r.drizzleKitExit === 0 ? "no schema changes: nothing generated" : `drizzle-kit generate exited ${r.drizzleKitExit}`);
     return r.drizzleKitExit === 0 ? 0 : 2;
   }
   summarize(r.plan, print);
-  verdict(r.plan, config.guard.approve, print, config.guard.rules);
+  await verdict(r.plan, config.guard.approve, print, config.guard.rules);
   return 0;
 }
 
 export async function runRewrite(o: { config?: string; out?: string; dryRun: boolean }, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
+  const { rewriteFolder } = await import("./rewrite.js");
   const plan = rewriteFolder(out, { dryRun: o.dryRun, naming: config.guard.naming });
   if (o.dryRun) {
-    printDiff(plan, print);
+    await printDiff(plan, print);
     summarize(plan, print, "would rewrite");
     print(plan.unchanged ? "nothing to change" : "dry run: nothing written");
     return 0;
   }
   summarize(plan, print);
-  verdict(plan, config.guard.approve, print, config.guard.rules);
+  await verdict(plan, config.guard.approve, print, config.guard.rules);
   if (plan.unchanged) print("already rewritten: nothing changed");
   return 0;
 }
@@ -138,6 +141,7 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
   const { driver, label, secrets } = await openDriver(config, o);
   try {
     print(`${o.dryRun ? "checking" : "migrating"} ${label}`);
+    const { migrate } = await import("./runner/migrate.js");
     const r = await migrate({
       ...runnerConfig(config, out),
       driver,
@@ -170,6 +174,7 @@ export async function runStatus(o: any, print: Print): Promise<number> {
   const out = outDir(config, o.out);
   const { driver, label } = await openDriver(config, o);
   try {
+    const { migrate } = await import("./runner/migrate.js");
     const r = await migrate({ ...runnerConfig(config, out), driver, dryRun: true });
     print(`status of ${label}`);
     for (const line of statusTable(r.statuses)) print(line);
@@ -183,6 +188,7 @@ export async function runCheck(o: { config?: string; out?: string; format?: stri
   const format = pickFormat(o.format);
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
+  const [{ check }, { emit }] = await Promise.all([import("./lint/check.js"), import("./lint/run.js")]);
   const r = check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." });
   emit(format, r.lint, r.checks, print);
   return r.checks.every((c) => c.ok) ? 0 : 1;

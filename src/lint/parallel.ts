@@ -24,10 +24,14 @@ export type WorkerReply =
   | { from: number; reports: FileReport[] }
   | { from: number; failedAt: number; error: { message: string; file?: string; line?: number; column?: number; hint?: string; exitCode?: number; stack?: string; guard: boolean } };
 
-/** Threads for `files` files: DRIZZLE_GUARD_THREADS when set, else one per core (at most 4), fewer for few files. */
+/**
+ * Threads for `files` files: one per core (at most 4), fewer for few files; DRIZZLE_GUARD_THREADS=N asks for N
+ * (1: no workers), still no more than there are chunks of files.
+ */
 export function threadCount(files: number, env = process.env.DRIZZLE_GUARD_THREADS): number {
-  const wanted = env && /^\d+$/.test(env) && Number(env) > 0 ? Number(env) : Math.min(availableParallelism(), 4);
-  return Math.max(1, Math.min(wanted, Math.floor(files / MIN_FILES_PER_THREAD)));
+  const asked = env && /^\d+$/.test(env) && Number(env) > 0 ? Number(env) : undefined;
+  const limit = asked ?? Math.min(availableParallelism(), 4, Math.floor(files / MIN_FILES_PER_THREAD));
+  return Math.max(1, Math.min(limit, Math.ceil(files / CHUNK)));
 }
 
 export function serializeError(e: unknown): Extract<WorkerReply, { failedAt: number }>["error"] {

@@ -27,14 +27,16 @@ export async function runLint(o: { paths: string[]; config?: string; format?: st
   const load = async (): Promise<ResolvedConfig> => (await import("../config.js")).loadConfig({ config: o.config });
   // The config holds approvals and rule levels, which only act on forbidden-operation findings: without
   // --config it is read only when there are findings, and then only the files with findings are linted again.
-  let config = o.config ? await load() : undefined;
+  const config = o.config ? await load() : undefined;
   const cwd = process.cwd();
   const files = collectSqlFiles(o.paths);
   let result = await lintFilesParallel(files, config?.guard.approve ?? [], cwd, config?.guard.rules ?? {});
   if (!config && result.files.some((f) => f.findings.length)) {
-    const c = (config = await load());
-    const reports = result.files.map((r, i) => (r.findings.length ? lintFile(files[i], c.guard.approve, cwd, c.guard.rules) : r));
-    result = { files: reports, ...verdictOf(reports) };
+    const { approve, rules } = (await load()).guard;
+    if (approve.length || Object.keys(rules).length) {
+      const reports = result.files.map((r, i) => (r.findings.length ? lintFile(files[i], approve, cwd, rules) : r));
+      result = { files: reports, ...verdictOf(reports) };
+    }
   }
   emit(format, result, undefined, print);
   return result.verdict === "PASS" ? 0 : 1;
