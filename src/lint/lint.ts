@@ -100,10 +100,12 @@ export function collectSqlFiles(paths: readonly string[], cwd = process.cwd()): 
       throw new GuardError(`no such file or directory: ${relative(cwd, p) || p}`);
     }
     if (st.isDirectory()) {
-      for (const e of readdirSync(p).sort()) {
-        if (e === "node_modules" || e.startsWith(".")) continue;
-        const child = join(p, e);
-        if (statSync(child).isDirectory() || e.endsWith(".sql")) walk(child);
+      // Entry types from the directory listing: no stat per file (a folder can hold thousands).
+      for (const e of readdirSync(p, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        if (e.name === "node_modules" || e.name.startsWith(".")) continue;
+        const child = join(p, e.name);
+        if (e.isSymbolicLink() ? statSync(child).isDirectory() || e.name.endsWith(".sql") : e.isDirectory()) walk(child);
+        else if (e.name.endsWith(".sql")) out.push(child);
       }
     } else out.push(p);
   };
