@@ -9,8 +9,10 @@ import { GuardError } from "../errors.js";
 import { lintFile, verdictOf, type FileReport, type LintResult } from "./lint.js";
 import type { ConfigApproval, RuleLevels } from "./forbidden.js";
 
-/** Files handed out at a time: small enough to balance, large enough that messages cost little. */
+/** Files handed to a worker at a time: small enough to balance, large enough that messages cost little. */
 const CHUNK = 16;
+/** Files the main thread lints between looks at the workers' replies (a worker waits for its next chunk meanwhile). */
+const MAIN_CHUNK = 4;
 /** Below this many files a worker's start-up (its own parser) costs more than it saves. */
 const MIN_FILES_PER_THREAD = 64;
 
@@ -56,11 +58,11 @@ export async function lintFilesParallel(
   const reports: FileReport[] = new Array(files.length);
   const failures: Array<{ at: number; error: Error }> = [];
   let next = 0;
-  const take = (): number | undefined => {
+  const take = (size: number): { from: number; to: number } | undefined => {
     if (next >= files.length || failures.length) return undefined;
     const from = next;
-    next = Math.min(files.length, next + CHUNK);
-    return from;
+    next = Math.min(files.length, next + size);
+    return { from, to: next };
   };
 
   const data: WorkerData = { approvals, cwd, levels };
@@ -69,26 +71,31 @@ export async function lintFilesParallel(
   const finished = workers.map(
     (w) =>
       new Promise<void>((resolve, reject) => {
+        let inFlight = 0;
         const send = () => {
-          const from = take();
-          if (from === undefined) return resolve();
-          w.postMessage({ from, files: files.slice(from, from + CHUNK) } satisfies WorkerRequest);
+          const chunk = take(CHUNK);
+          if (chunk) {
+            inFlight++;
+            w.postMessage({ from: chunk.from, files: files.slice(chunk.from, chunk.to) } satisfies WorkerRequest);
+          } else if (inFlight === 0) resolve();
         };
         w.on("message", (m: WorkerReply) => {
+          inFlight--;
           if ("reports" in m) m.reports.forEach((r, i) => (reports[m.from + i] = r));
           else failures.push({ at: m.failedAt, error: deserializeError(m.error) });
           send();
         });
         w.on("error", reject);
         w.on("exit", (code) => reject(new Error(`lint worker exited (${code}) before its work was done`)));
+        // Two chunks in flight: the worker starts on the second while its reply to the first waits for the main thread.
+        send();
         send();
       }),
   );
 
   // The main thread's share, a chunk at a time, letting the workers' replies in between.
-  for (let from = take(); from !== undefined; from = take()) {
-    const to = Math.min(files.length, from + CHUNK);
-    for (let i = from; i < to; i++) {
+  for (let chunk = take(MAIN_CHUNK); chunk; chunk = take(MAIN_CHUNK)) {
+    for (let i = chunk.from; i < chunk.to; i++) {
       try {
         reports[i] = lintFile(files[i], approvals, cwd, levels);
       } catch (e) {
