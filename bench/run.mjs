@@ -9,6 +9,7 @@ import { cpSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rm
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { corpus } from "./corpus.mjs";
+import { startupBreakdown } from "./startup.mjs";
 
 const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "bin", "drizzle-guard.js");
@@ -129,6 +130,8 @@ if (want("start")) {
   const r = ratio(dg, node);
   report("cold start, drizzle-guard lint one.sql / node -e 0 (lower is faster)", "<= 2.0", r, r.ratio <= 2, [
     `drizzle-guard lint one.sql: median ${ms(median(dg))}; node -e 0: median ${ms(median(node))}`,
+    "where the time goes (bench/startup.mjs, medians of separate runs):",
+    ...startupBreakdown(one, n).map(({ step, ms }) => `  ${ms.toFixed(1).padStart(6)} ms  ${step}`),
   ]);
 }
 
