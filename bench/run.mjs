@@ -5,7 +5,7 @@
 // Environment: BENCH_FILES (default 2000), BENCH_SEED (1), BENCH_ROUNDS (7; cold start and generate use 3x / 1x that),
 // BENCH_ONLY (comma list of: lint, rewrite, start, generate, rss).
 import { spawnSync } from "node:child_process";
-import { cpSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { corpus } from "./corpus.mjs";
@@ -116,10 +116,14 @@ if (want("rewrite")) {
 
 if (want("start")) {
   const one = join(empty, "one.sql");
-  const pick = sqlFiles[Math.floor(sqlFiles.length / 2)];
+  // The file of median size: a typical migration.
+  const bySize = sqlFiles.map((f) => ({ f, size: statSync(join(c.dir, f)).size })).sort((a, b) => a.size - b.size || (a.f < b.f ? -1 : 1));
+  const pick = bySize[Math.floor(bySize.length / 2)].f;
   cpSync(join(c.dir, pick), one);
+  const { parseSql } = await import("../dist/src/sql/parse.js");
+  const count = parseSql(readFileSync(one, "utf8")).statements.length;
   const n = ROUNDS * 3;
-  console.log(`\n[2] cold start: lint one file (${pick}) vs node -e 0, ${n} rounds`);
+  console.log(`\n[2] cold start: lint one file (${pick}, ${count} statements) vs node -e 0, ${n} rounds`);
   const [dg, node] = rounds(
     [
       { cmd: [process.execPath, BIN, "lint", one], cwd: empty, ok: [0, 1] },

@@ -5,8 +5,12 @@
  * are indexed in UTF-16 code units. Both are converted here, once, so everything downstream
  * (transforms, the edit engine, lint) works with plain string indices.
  */
-import { loadModule, parseSync, scanSync, parsePlPgSQLSync } from "libpg-query";
+import { createRequire } from "node:module";
 import { GuardError } from "../errors.js";
+
+// libpg-query is CommonJS: required directly rather than imported, which skips the ESM loader's scan
+// of its source for named exports (part of every command's start-up).
+const { loadModule, parseSync, scanSync, parsePlPgSQLSync } = createRequire(import.meta.url)("libpg-query") as typeof import("libpg-query");
 
 await loadModule();
 
