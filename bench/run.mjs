@@ -9,6 +9,7 @@ import { cpSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rm
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { corpus } from "./corpus.mjs";
+import { profileLint } from "./profile.mjs";
 import { startupBreakdown } from "./startup.mjs";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -96,6 +97,11 @@ if (want("lint")) {
     `drizzle-guard lint DIR --format json: median ${ms(median(dg))} (${(c.statements / (median(dg) / 1000)).toFixed(0)} statements/s)`,
     `squawk --reporter json FILES:         median ${ms(median(sq))}`,
     `single thread (DRIZZLE_GUARD_THREADS=1): squawk / drizzle-guard ${fmt(ratio(sq, dg1))}`,
+    "where the time goes (bench/profile.mjs: one run on one thread under --cpu-prof):",
+    ...(({ total, parts }) => [
+      ...parts.filter((p) => p.share >= 0.01).map((p) => `  ${(p.share * 100).toFixed(0).padStart(3)}%  ${p.part}`),
+      `  (${ms(total)} profiled)`,
+    ])(profileLint(c.dir)),
   ]);
 }
 

@@ -246,7 +246,8 @@ function statementsFromTokens(
   return statements;
 }
 
-const SPACE = new Set([" ", "\t", "\n", "\r", "\f", "\v"]);
+/** PostgreSQL's whitespace: space, \t, \n, \r, \f, \v. */
+const isSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
 
 /**
  * Statement spans and comments without the scanner, for the common shape: statements whose text holds no
@@ -266,7 +267,7 @@ function spansWithoutScan(
   /** Skips whitespace and comments from `i`; returns where the next token starts, or -1 on an unterminated comment. */
   const skip = (i: number): number => {
     for (;;) {
-      while (i < text.length && SPACE.has(text[i])) i++;
+      while (i < text.length && isSpace(text.charCodeAt(i))) i++;
       if (text.startsWith("--", i)) {
         let j = i + 2;
         while (j < text.length && text[j] !== "\n" && text[j] !== "\r") j++;
@@ -295,7 +296,7 @@ function spansWithoutScan(
     if (start < 0 || start < from) return undefined;
     const to = raw.stmt_len ? toUtf16((raw.stmt_location ?? 0) + raw.stmt_len) : text.length;
     let end = to;
-    while (end > start && SPACE.has(text[end - 1])) end--;
+    while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
     if (end <= start) return undefined;
     const body = text.slice(start, end);
     if (body.includes("--") || body.includes("/*")) return undefined;
