@@ -6,11 +6,12 @@
 // BENCH_ONLY (comma list of: lint, rewrite, start, generate, rss).
 import { spawnSync } from "node:child_process";
 import { cpSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { corpus } from "./corpus.mjs";
 import { profileLint } from "./profile.mjs";
 import { startupBreakdown } from "./startup.mjs";
+import { threadCount } from "../dist/src/lint/parallel.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "bin", "drizzle-guard.js");
@@ -84,10 +85,12 @@ const empty = mkdtempSync(join(tmpdir(), "dg-bench-cwd-")); // no drizzle config
 
 if (want("lint")) {
   console.log(`\n[1] lint over the corpus, ${ROUNDS} rounds`);
-  const [dg, dg1, sq] = rounds(
+  const cores = String(availableParallelism());
+  const [dg, dg1, dgN, sq] = rounds(
     [
       { cmd: [process.execPath, BIN, "lint", c.dir, "--format", "json"], cwd: empty, ok: [0, 1] },
       { cmd: [process.execPath, BIN, "lint", c.dir, "--format", "json"], cwd: empty, ok: [0, 1], env: { DRIZZLE_GUARD_THREADS: "1" } },
+      { cmd: [process.execPath, BIN, "lint", c.dir, "--format", "json"], cwd: empty, ok: [0, 1], env: { DRIZZLE_GUARD_THREADS: cores } },
       { cmd: [SQUAWK, "--reporter", "json", ...sqlFiles], cwd: c.dir, ok: [0, 1, 2] },
     ],
     ROUNDS,
@@ -96,7 +99,9 @@ if (want("lint")) {
   report("lint throughput, squawk / drizzle-guard lint (higher is faster)", ">= 1.0", r, r.ratio >= 1, [
     `drizzle-guard lint DIR --format json: median ${ms(median(dg))} (${(c.statements / (median(dg) / 1000)).toFixed(0)} statements/s)`,
     `squawk --reporter json FILES:         median ${ms(median(sq))}`,
-    `single thread (DRIZZLE_GUARD_THREADS=1): squawk / drizzle-guard ${fmt(ratio(sq, dg1))}`,
+    `default threads (one per idle core: ${threadCount(c.files)} at the start of this run)`,
+    `one thread (DRIZZLE_GUARD_THREADS=1):     squawk / drizzle-guard ${fmt(ratio(sq, dg1))}`,
+    `${cores} threads (DRIZZLE_GUARD_THREADS=${cores}):     squawk / drizzle-guard ${fmt(ratio(sq, dgN))}`,
     "where the time goes (bench/profile.mjs: one run on one thread under --cpu-prof):",
     ...(({ total, parts }) => [
       ...parts.filter((p) => p.share >= 0.01).map((p) => `  ${(p.share * 100).toFixed(0).padStart(3)}%  ${p.part}`),

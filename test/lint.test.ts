@@ -328,13 +328,16 @@ describe("lint on worker threads", () => {
     }
   });
 
-  it("threadCount: one per core up to 4, none for few files, DRIZZLE_GUARD_THREADS wins, never more than chunks", () => {
-    expect(threadCount(10, undefined)).toBe(1);
-    expect(threadCount(2000, undefined)).toBe(Math.max(1, Math.min(availableParallelism(), 4)));
-    expect(threadCount(2000, "1")).toBe(1);
-    expect(threadCount(2000, "3")).toBe(3);
-    expect(threadCount(20, "3")).toBe(2);
-    expect(threadCount(2000, "zero")).toBe(Math.max(1, Math.min(availableParallelism(), 4)));
+  it("threadCount: one per idle core up to 4, none for few files, DRIZZLE_GUARD_THREADS wins, never more than chunks", () => {
+    const cores = availableParallelism();
+    expect(threadCount(10, undefined, 0)).toBe(1);
+    expect(threadCount(2000, undefined, 0)).toBe(Math.min(cores, 4));
+    expect(threadCount(2000, undefined, cores)).toBe(1); // every core busy
+    expect(threadCount(2000, undefined, cores + 5)).toBe(1);
+    expect(threadCount(2000, "1", 0)).toBe(1);
+    expect(threadCount(2000, "3", cores + 5)).toBe(3);
+    expect(threadCount(20, "3", 0)).toBe(2);
+    expect(threadCount(2000, "zero", 0)).toBe(Math.min(cores, 4));
   });
 });
 

@@ -4,7 +4,7 @@
  * same as lintFiles' (a test compares them); on bad SQL the error is the one lintFiles would throw
  * (the first bad file in order).
  */
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { GuardError } from "../errors.js";
 import { lintFile, verdictOf, type FileReport, type LintResult } from "./lint.js";
 import type { ConfigApproval, RuleLevels } from "./forbidden.js";
@@ -27,12 +27,15 @@ export type WorkerReply =
   | { from: number; failedAt: number; error: { message: string; file?: string; line?: number; column?: number; hint?: string; exitCode?: number; stack?: string; guard: boolean } };
 
 /**
- * Threads for `files` files: one per core (at most 4), fewer for few files; DRIZZLE_GUARD_THREADS=N asks for N
- * (1: no workers), still no more than there are chunks of files.
+ * Threads for `files` files: one per idle core (the cores less the 1-minute load average, as `make -l` reads it),
+ * at most 4, fewer for few files. Measured in bench/README.md: on cores other processes keep busy, a worker costs
+ * its start-up (its own parser) and gains nothing. DRIZZLE_GUARD_THREADS=N asks for N (1: no workers), still no
+ * more than there are chunks of files.
  */
-export function threadCount(files: number, env = process.env.DRIZZLE_GUARD_THREADS): number {
+export function threadCount(files: number, env = process.env.DRIZZLE_GUARD_THREADS, load = loadavg()[0]): number {
   const asked = env && /^\d+$/.test(env) && Number(env) > 0 ? Number(env) : undefined;
-  const limit = asked ?? Math.min(availableParallelism(), 4, Math.floor(files / MIN_FILES_PER_THREAD));
+  const idle = Math.round(availableParallelism() - load);
+  const limit = asked ?? Math.min(idle, 4, Math.floor(files / MIN_FILES_PER_THREAD));
   return Math.max(1, Math.min(limit, Math.ceil(files / CHUNK)));
 }
 
