@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { corpus } from "./corpus.mjs";
 import { profileLint } from "./profile.mjs";
 import { startupBreakdown } from "./startup.mjs";
-import { threadCount } from "../dist/src/lint/parallel.js";
+import { defaultThreads } from "../dist/src/lint/parallel.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "bin", "drizzle-guard.js");
@@ -86,7 +86,7 @@ const empty = mkdtempSync(join(tmpdir(), "dg-bench-cwd-")); // no drizzle config
 if (want("lint")) {
   console.log(`\n[1] lint over the corpus, ${ROUNDS} rounds`);
   const cores = String(availableParallelism());
-  const defaultThreads = threadCount(c.files);
+  const threads = await defaultThreads(c.files);
   const [dg, dg1, dgN, sq] = rounds(
     [
       { cmd: [process.execPath, BIN, "lint", c.dir, "--format", "json"], cwd: empty, ok: [0, 1] },
@@ -100,7 +100,7 @@ if (want("lint")) {
   report("lint throughput, squawk / drizzle-guard lint (higher is faster)", ">= 1.0", r, r.ratio >= 1, [
     `drizzle-guard lint DIR --format json: median ${ms(median(dg))} (${(c.statements / (median(dg) / 1000)).toFixed(0)} statements/s)`,
     `squawk --reporter json FILES:         median ${ms(median(sq))}`,
-    `default threads (one per idle core): ${defaultThreads} when the rounds started`,
+    `default threads (one per idle core): ${threads} when the rounds started`,
     `one thread (DRIZZLE_GUARD_THREADS=1):     squawk / drizzle-guard ${fmt(ratio(sq, dg1))}`,
     `${cores} threads (DRIZZLE_GUARD_THREADS=${cores}):     squawk / drizzle-guard ${fmt(ratio(sq, dgN))}`,
     "where the time goes (bench/profile.mjs: one run on one thread under --cpu-prof):",

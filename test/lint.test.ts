@@ -1,5 +1,5 @@
 import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { lintText } from "../src/lint/lint.js";
@@ -329,15 +329,16 @@ describe("lint on worker threads", () => {
   });
 
   it("threadCount: one per idle core up to 4, none for few files, DRIZZLE_GUARD_THREADS wins, never more than chunks", () => {
-    const cores = availableParallelism();
-    expect(threadCount(10, undefined, 0)).toBe(1);
-    expect(threadCount(2000, undefined, 0)).toBe(Math.min(cores, 4));
-    expect(threadCount(2000, undefined, cores)).toBe(1); // every core busy
-    expect(threadCount(2000, undefined, cores + 5)).toBe(1);
-    expect(threadCount(2000, "1", 0)).toBe(1);
-    expect(threadCount(2000, "3", cores + 5)).toBe(3);
-    expect(threadCount(20, "3", 0)).toBe(2);
-    expect(threadCount(2000, "zero", 0)).toBe(Math.min(cores, 4));
+    expect(threadCount(10, undefined, 2, 0)).toBe(1);
+    expect(threadCount(2000, undefined, 2, 0)).toBe(2);
+    expect(threadCount(2000, undefined, 8, 0)).toBe(4);
+    expect(threadCount(2000, undefined, 8, 5.8)).toBe(2);
+    expect(threadCount(2000, undefined, 2, 2)).toBe(1); // every core busy
+    expect(threadCount(2000, undefined, 2, 7)).toBe(1);
+    expect(threadCount(2000, "1", 8, 0)).toBe(1);
+    expect(threadCount(2000, "3", 2, 7)).toBe(3);
+    expect(threadCount(20, "3", 8, 0)).toBe(2);
+    expect(threadCount(2000, "zero", 2, 0)).toBe(2);
   });
 });
 

@@ -4,7 +4,6 @@
  * same as lintFiles' (a test compares them); on bad SQL the error is the one lintFiles would throw
  * (the first bad file in order).
  */
-import { availableParallelism, loadavg } from "node:os";
 import { GuardError } from "../errors.js";
 import { lintFile, verdictOf, type FileReport, type LintResult } from "./lint.js";
 import type { ConfigApproval, RuleLevels } from "./forbidden.js";
@@ -32,11 +31,18 @@ export type WorkerReply =
  * its start-up (its own parser) and gains nothing. DRIZZLE_GUARD_THREADS=N asks for N (1: no workers), still no
  * more than there are chunks of files.
  */
-export function threadCount(files: number, env = process.env.DRIZZLE_GUARD_THREADS, load = loadavg()[0]): number {
+export function threadCount(files: number, env: string | undefined, cores: number, load: number): number {
   const asked = env && /^\d+$/.test(env) && Number(env) > 0 ? Number(env) : undefined;
-  const idle = Math.round(availableParallelism() - load);
+  const idle = Math.round(cores - load);
   const limit = asked ?? Math.min(idle, 4, Math.floor(files / MIN_FILES_PER_THREAD));
   return Math.max(1, Math.min(limit, Math.ceil(files / CHUNK)));
+}
+
+/** threadCount for this machine now; node:os is loaded only when there are enough files to ask it. */
+export async function defaultThreads(files: number, env = process.env.DRIZZLE_GUARD_THREADS): Promise<number> {
+  if (!env && files < 2 * MIN_FILES_PER_THREAD) return 1;
+  const { availableParallelism, loadavg } = await import("node:os");
+  return threadCount(files, env, availableParallelism(), loadavg()[0]);
 }
 
 export function serializeError(e: unknown): Extract<WorkerReply, { failedAt: number }>["error"] {
@@ -56,8 +62,9 @@ export async function lintFilesParallel(
   approvals: readonly ConfigApproval[] = [],
   cwd = process.cwd(),
   levels: RuleLevels = {},
-  threads = threadCount(files.length),
+  threads?: number,
 ): Promise<LintResult> {
+  threads ??= await defaultThreads(files.length);
   const reports: FileReport[] = new Array(files.length);
   const failures: Array<{ at: number; error: Error }> = [];
   let next = 0;
