@@ -4,6 +4,7 @@
  * rules (`RULES`), looked up by `classify()`. Statements inside drizzle-guard's own DO blocks are
  * analysed as the statement they guard.
  */
+import { hasVolatileCall } from "../sql/volatile.js";
 import { parsePlpgsqlBlock, parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
 import { relKey } from "../sql/names.js";
 
@@ -100,6 +101,7 @@ export const RULES: Record<string, Rule> = Object.fromEntries(
     r("rename", "RENAME breaks running clients (forbidden unless approved for tables and columns)", "ACCESS EXCLUSIVE", "high", {
       alternative: "add the new name, dual-write, backfill, switch reads, drop the old one",
     }),
+    r("rename-index", "ALTER INDEX ... RENAME: clients do not name indexes (PostgreSQL 12+ takes a weaker lock)", "SHARE UPDATE EXCLUSIVE", "low"),
     r("set-schema", "SET SCHEMA moves the object: running clients lose it", "ACCESS EXCLUSIVE", "high"),
     r("create-type", "CREATE TYPE / DOMAIN", "none", "low"),
     r("enum-add-value", "ALTER TYPE ... ADD VALUE", "EXCLUSIVE", "low"),
@@ -123,21 +125,6 @@ export const RULES: Record<string, Rule> = Object.fromEntries(
   ].map((x) => [x.id, x]),
 );
 
-const VOLATILE = new Set(["random", "gen_random_uuid", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval", "txid_current", "uuid_generate_v1", "uuidv7", "uuidv4", "random_normal"]);
-
-function hasVolatileCall(node: unknown): boolean {
-  let found = false;
-  const walk = (x: any): void => {
-    if (found || !x || typeof x !== "object") return;
-    if (x.FuncCall) {
-      const names: string[] = (x.FuncCall.funcname ?? []).map((n: any) => n.String?.sval);
-      if (VOLATILE.has(names[names.length - 1])) found = true;
-    }
-    for (const v of Object.values(x)) walk(v);
-  };
-  walk(node);
-  return found;
-}
 
 function columnConstraints(def: any): string[] {
   return (def?.ColumnDef?.constraints ?? def?.constraints ?? []).map((c: any) => c.Constraint?.contype);
@@ -245,7 +232,7 @@ export function classify(s: Statement, ctx: LintContext): Classified[] {
       if (n.removeType === "OBJECT_INDEX") return one(n.concurrent ? "drop-index-concurrently" : "drop-index");
       return one(DROP_RULE[n.removeType] ?? "other");
     case "RenameStmt":
-      return one("rename", relKey(n.relation));
+      return one(n.renameType === "OBJECT_INDEX" ? "rename-index" : "rename", relKey(n.relation));
     case "AlterObjectSchemaStmt":
       return one("set-schema");
     case "CreateEnumStmt":
