@@ -277,9 +277,14 @@ function spansWithoutScan(
         let depth = 1;
         let j = i + 2;
         while (j < text.length && depth > 0) {
-          if (text.startsWith("/*", j)) (depth++, (j += 2));
-          else if (text.startsWith("*/", j)) (depth--, (j += 2));
-          else j++;
+          // PostgreSQL's block comments nest.
+          if (text.startsWith("/*", j)) {
+            depth++;
+            j += 2;
+          } else if (text.startsWith("*/", j)) {
+            depth--;
+            j += 2;
+          } else j++;
         }
         if (depth > 0) return -1;
         comments.push(commentToken(text, i, j, "C_COMMENT"));
