@@ -65,11 +65,14 @@ function report(name, target, r, pass, detail) {
 
 /** Peak RSS of a drizzle-guard run (all threads: getrusage of the process, read when it exits). */
 function peakRss(args, cwd, env = {}) {
-  const out = join(mkdtempSync(join(tmpdir(), "dg-rss-")), "rss");
+  const dir = mkdtempSync(join(tmpdir(), "dg-rss-"));
+  const out = join(dir, "rss");
   const hook = join(ROOT, "bench", "rss-hook.mjs");
   const r = spawnSync(process.execPath, ["--import", hook, BIN, ...args], { cwd, env: { ...process.env, ...env, DRIZZLE_GUARD_RSS_FILE: out }, stdio: ["ignore", NULL, "pipe"] });
   if (r.status !== 0 && r.status !== 1) throw new Error(`drizzle-guard ${args.join(" ")} exited ${r.status}\n${r.stderr}`);
-  return Number(readFileSync(out, "utf8")) / 1024; // maxRSS is in KiB
+  const kib = Number(readFileSync(out, "utf8")); // maxRSS is in KiB
+  rmSync(dir, { recursive: true, force: true });
+  return kib / 1024;
 }
 
 const want = (k) => !ONLY || ONLY.has(k);
