@@ -23,6 +23,8 @@ const PARTS = [
   ["per-file report assembly (src/lint/lint.ts)", (f) => f.url.includes("/dist/src/lint/lint.js")],
 ];
 
+const LINT = new Set(["runLint", "lintFilesParallel", "lintFile", "lintText", "emit", "collectSqlFiles"]);
+
 export function profileLint(dir) {
   const out = mkdtempSync(join(tmpdir(), "dg-prof-"));
   const r = spawnSync(process.execPath, ["--cpu-prof", "--cpu-prof-dir", out, join(ROOT, "bin", "drizzle-guard.js"), "lint", dir, "--format", "json"], {
@@ -43,8 +45,9 @@ export function profileLint(dir) {
     if (leaf === "(garbage collector)") return "garbage collection";
     if (leaf === "(idle)") return "idle (waiting for I/O or for WebAssembly compiling on background threads)";
     if (leaf === "(program)") return "V8 and Node.js internals";
+    // The lint's own frames (after an `await` a stack starts at the resumed function, not at runLint).
     let underLint = false;
-    for (let x = id; x !== undefined; x = parent.get(x)) if (nodes.get(x).callFrame.functionName === "runLint") underLint = true;
+    for (let x = id; x !== undefined; x = parent.get(x)) if (LINT.has(nodes.get(x).callFrame.functionName)) underLint = true;
     if (!underLint) return "start-up: loading modules, compiling the WebAssembly";
     for (let x = id; x !== undefined; x = parent.get(x)) {
       const part = PARTS.find(([, test]) => test(nodes.get(x).callFrame));
