@@ -1,27 +1,24 @@
-/** Command bodies: load the config, call the API, print a report, return the exit code. */
+/**
+ * Command bodies: load the config, call the API, print a report, return the exit code.
+ * The modules a command needs are imported inside it (the parser's WebAssembly, the transforms, the
+ * runner, diff), so each command loads only its own: start-up is measured in bench/.
+ */
 import { dirname, relative, resolve } from "node:path";
-import { check } from "./lint/check.js";
-import { FORBIDDEN } from "./lint/forbidden.js";
-import { formatGithub, formatJson, formatSarif, formatTty, pickFormat, type CheckItem, type Format } from "./lint/format.js";
-import { collectSqlFiles, lintFiles, type LintResult } from "./lint/lint.js";
-import { RULES } from "./lint/rules.js";
+import { pickFormat } from "./lint/format.js";
 import pc from "picocolors";
-import { createTwoFilesPatch } from "diff";
 import { loadConfig, type ResolvedConfig } from "./config.js";
 import { GuardError } from "./errors.js";
-import { generate } from "./generate.js";
-import { rewriteFolder, type RewritePlan } from "./rewrite.js";
+import type { RewritePlan } from "./rewrite.js";
 import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
-import { migrate, type EntryStatus } from "./runner/migrate.js";
+import type { EntryStatus } from "./runner/migrate.js";
 import { approveDirective, findForbidden, type ConfigApproval, type RuleLevels } from "./lint/forbidden.js";
-import { parseSql } from "./sql/parse.js";
-import { existsSync, writeFileSync } from "node:fs";
-import { plainProgress, summaryLines, tenantStatusLines, ttyProgress, type Progress } from "./progress.js";
-import { fanOut, listSchemas, queryTenants, readTenantsFile, tenantsStatus, type Tenant, type TenantResult } from "./runner/tenants.js";
+import type { Progress } from "./progress.js";
+import type { Tenant, TenantResult } from "./runner/tenants.js";
 
 type Print = (line?: string) => void;
 
-export function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}): void {
+export async function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}): Promise<void> {
+  const { parseSql } = await import("./sql/parse.js");
   const blocked = new Set<string>();
   for (const e of plan.entries) {
     for (const tag of e.tags) {
@@ -52,7 +49,8 @@ export function summarize(plan: RewritePlan, print: Print, verb = "rewrote"): vo
   }
 }
 
-export function printDiff(plan: RewritePlan, print: Print): void {
+export async function printDiff(plan: RewritePlan, print: Print): Promise<void> {
+  const { createTwoFilesPatch } = await import("diff");
   for (const d of plan.diffs) {
     const before = d.before?.text ?? "";
     const after = d.after?.text ?? "";
@@ -73,28 +71,30 @@ export function printDiff(plan: RewritePlan, print: Print): void {
 
 export async function runGenerate(o: { config?: string; passthrough: string[] }, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
+  const { generate } = await import("./generate.js");
   const r = await generate(config, o.passthrough);
   if (!r.plan) {
     print(r.drizzleKitExit === 0 ? "no schema changes: nothing generated" : `drizzle-kit generate exited ${r.drizzleKitExit}`);
     return r.drizzleKitExit === 0 ? 0 : 2;
   }
   summarize(r.plan, print);
-  verdict(r.plan, config.guard.approve, print, config.guard.rules);
+  await verdict(r.plan, config.guard.approve, print, config.guard.rules);
   return 0;
 }
 
 export async function runRewrite(o: { config?: string; out?: string; dryRun: boolean }, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
+  const { rewriteFolder } = await import("./rewrite.js");
   const plan = rewriteFolder(out, { dryRun: o.dryRun, naming: config.guard.naming });
   if (o.dryRun) {
-    printDiff(plan, print);
+    await printDiff(plan, print);
     summarize(plan, print, "would rewrite");
     print(plan.unchanged ? "nothing to change" : "dry run: nothing written");
     return 0;
   }
   summarize(plan, print);
-  verdict(plan, config.guard.approve, print, config.guard.rules);
+  await verdict(plan, config.guard.approve, print, config.guard.rules);
   if (plan.unchanged) print("already rewritten: nothing changed");
   return 0;
 }
@@ -150,6 +150,7 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
   const { driver, label, secrets } = await openDriver(config, o);
   try {
     print(`${o.dryRun ? "checking" : "migrating"} ${label}`);
+    const { migrate } = await import("./runner/migrate.js");
     const r = await migrate({
       ...runnerConfig(config, out),
       driver,
@@ -183,6 +184,7 @@ export async function runStatus(o: any, print: Print): Promise<number> {
   if (isFanOut(o)) return tenantsStatusCommand(config, out, o, print);
   const { driver, label } = await openDriver(config, o);
   try {
+    const { migrate } = await import("./runner/migrate.js");
     const r = await migrate({ ...runnerConfig(config, out), driver, dryRun: true });
     print(`status of ${label}`);
     for (const line of statusTable(r.statuses)) print(line);
@@ -216,6 +218,7 @@ async function resolveTenants(
 ): Promise<{ tenants: Tenant[]; connect: (t: Tenant) => Promise<Driver>; source: string; secrets: string[]; single: boolean; close: () => Promise<void> }> {
   const given = [o.tenants !== undefined && "--tenants", o.tenantsQuery !== undefined && "--tenants-query", o.schemas !== undefined && "--schemas"].filter(Boolean);
   if (given.length > 1) throw new GuardError(`${given.join(" and ")} cannot be combined: name the tenants one way`);
+  const { listSchemas, queryTenants, readTenantsFile } = await import("./runner/tenants.js");
   const connectUrl = (t: Tenant) => connectPg(t.url!, { applicationName: "drizzle-guard tenants" });
   if (o.tenants !== undefined) {
     if (typeof o.tenants !== "string") throw new GuardError("--tenants needs a file: one connection string per line, or a JSON array of {name, url}");
@@ -255,12 +258,14 @@ function searchPathOf(o: any): string[] | undefined {
   return String(o.searchPath).split(",").map((s) => s.trim()).filter(Boolean);
 }
 
-function fanOutProgress(total: number, print: Print): Progress {
+async function fanOutProgress(total: number, print: Print): Promise<Progress> {
+  const { plainProgress, ttyProgress } = await import("./progress.js");
   return process.stdout.isTTY && !process.env.CI ? ttyProgress(total, process.stdout) : plainProgress(total, print);
 }
 
 async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print: Print): Promise<number> {
   // A report that cannot be written is an input error found before any tenant is touched.
+  const { existsSync, writeFileSync } = await import("node:fs");
   if (o.report !== undefined && (typeof o.report !== "string" || !existsSync(dirname(resolve(o.report)))))
     throw new GuardError(`--report needs a file in an existing folder: ${o.report}`);
   const t = await resolveTenants(config, o);
@@ -268,7 +273,9 @@ async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print:
     const concurrency = t.single ? 1 : concurrencyOf(o);
     const canary = count(o.canary, "--canary", 0);
     print(`migrating ${t.tenants.length} tenant(s) ${t.source}, concurrency ${concurrency}${canary ? `, canary ${canary}` : ""}`);
-    const progress = fanOutProgress(t.tenants.length, print);
+    const progress = await fanOutProgress(t.tenants.length, print);
+    const { fanOut } = await import("./runner/tenants.js");
+    const { summaryLines } = await import("./progress.js");
     const started = performance.now();
     let results: TenantResult[];
     try {
@@ -328,6 +335,8 @@ export function reportOf(results: TenantResult[], wallMs: number) {
 async function tenantsStatusCommand(config: ResolvedConfig, out: string, o: any, print: Print): Promise<number> {
   const t = await resolveTenants(config, o);
   try {
+    const { tenantsStatus } = await import("./runner/tenants.js");
+    const { tenantStatusLines } = await import("./progress.js");
     const statuses = await tenantsStatus({
       ...runnerConfig(config, out),
       tenants: t.tenants,
@@ -344,26 +353,11 @@ async function tenantsStatusCommand(config: ResolvedConfig, out: string, o: any,
   }
 }
 
-function emit(format: Format, result: LintResult, checks: CheckItem[] | undefined, print: Print): void {
-  if (format === "json") print(formatJson(result, checks));
-  else if (format === "github") for (const l of formatGithub(result, checks)) print(l);
-  else if (format === "sarif") print(formatSarif(result, checks, [...Object.values(RULES), ...FORBIDDEN]));
-  else for (const l of formatTty(result, checks)) print(l);
-}
-
-export async function runLint(o: { paths: string[]; config?: string; format?: string }, print: Print): Promise<number> {
-  const format = pickFormat(o.format);
-  if (!o.paths.length) throw new GuardError("lint needs files or folders: drizzle-guard lint drizzle/");
-  const config = await loadConfig({ config: o.config });
-  const result = lintFiles(collectSqlFiles(o.paths), config?.guard.approve ?? [], process.cwd(), config?.guard.rules ?? {});
-  emit(format, result, undefined, print);
-  return result.verdict === "PASS" ? 0 : 1;
-}
-
 export async function runCheck(o: { config?: string; out?: string; format?: string }, print: Print): Promise<number> {
   const format = pickFormat(o.format);
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
+  const [{ check }, { emit }] = await Promise.all([import("./lint/check.js"), import("./lint/run.js")]);
   const r = check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." });
   emit(format, r.lint, r.checks, print);
   return r.checks.every((c) => c.ok) ? 0 : 1;
