@@ -30,13 +30,13 @@ beforeAll(() => {
     const before = new Set(existsSync(out) ? readdirSync(out) : []);
     const r = run(dir, ["generate", "--name", v]);
     if (r.status !== 0) throw new Error(`generate ${v} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-    generated.push(readdirSync(out).filter((f) => f.endsWith(".sql") && !before.has(f)));
+    generated.push(readdirSync(out).filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql") && !before.has(f)));
   }
 }, 300_000);
 
 function sqlFiles(): string[] {
   return readdirSync(out)
-    .filter((f) => f.endsWith(".sql"))
+    .filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql"))
     .sort();
 }
 

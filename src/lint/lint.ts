@@ -103,7 +103,8 @@ export function collectSqlFiles(paths: readonly string[], cwd = process.cwd()): 
       for (const e of readdirSync(p).sort()) {
         if (e === "node_modules" || e.startsWith(".")) continue;
         const child = join(p, e);
-        if (statSync(child).isDirectory() || e.endsWith(".sql")) walk(child);
+        // Down files are read by rollback only: lint the migrations, not their reverses.
+        if (statSync(child).isDirectory() || (e.endsWith(".sql") && !e.endsWith(".down.sql"))) walk(child);
       }
     } else out.push(p);
   };
