@@ -11,3 +11,5 @@ export { commitChange, recoverFolder } from "./folder/write.js";
 export { migrate, classify, loadMigrations, type MigrateOptions, type EntryStatus } from "./runner/migrate.js";
 export { connectPg, openPglite, redactUrl, type Driver } from "./runner/driver.js";
 export { transforms } from "../transforms/index.js";
+export { deriveDown, downFile, type DownFile } from "./down/down.js";
+export { rollback, type RollbackOptions, type RollbackResult } from "./runner/rollback.js";
