@@ -185,9 +185,16 @@ function invertAlterTable(s: Statement, ctx: Ctx): Step[] {
             : step(`ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY`),
         );
         break;
-      case "AT_ValidateConstraint":
-        steps.push(nothing(`VALIDATE CONSTRAINT ${cmd.name} only checks existing rows`));
+      case "AT_ValidateConstraint": {
+        // Back to NOT VALID: PostgreSQL has no command for it, so the constraint is added again NOT VALID.
+        const add = (table?.checkConstraints?.[cmd.name] || table?.foreignKeys?.[cmd.name]) && addConstraintSql(table!, cmd.name);
+        steps.push(
+          add
+            ? step([`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(cmd.name)}`, `${add} NOT VALID`])
+            : nothing(`VALIDATE CONSTRAINT ${cmd.name} only checks existing rows`),
+        );
         break;
+      }
       case "AT_AddIdentity":
         steps.push(step(`ALTER TABLE ${t} ALTER COLUMN ${col} DROP IDENTITY`));
         break;
