@@ -6,7 +6,7 @@
 import { applyEdits, type Edit } from "./engine.js";
 import { parseSql, isComment, type ParsedSql, type Statement } from "./sql/parse.js";
 import { listKey, nameList, quoteLiteral, relKey } from "./sql/names.js";
-import type { AddedStatement, Note, Phase, TransformContext } from "./transform.js";
+import { NON_TRANSACTIONAL_PHASES, PHASES, type AddedStatement, type MovedStatement, type Note, type Phase, type TransformContext } from "./transform.js";
 import { statementTransforms } from "../transforms/index.js";
 
 export const NON_TX_HEADER =
@@ -58,23 +58,42 @@ function chunkRange(sql: ParsedSql, i: number): [number, number] {
   return [i === 0 ? 0 : st[i].start, i === st.length - 1 ? sql.text.length : st[i + 1].start];
 }
 
+/** Names of objects a statement creates, drops or renames (what a statement moved past it must not use). */
+function touchedNames(s: Statement): string[] {
+  const n = s.node;
+  switch (s.kind) {
+    case "IndexStmt":
+      return n.idxname ? [n.idxname] : [];
+    case "DropStmt":
+      return (n.objects ?? []).map((o: any) => (o.List ? nameList(o.List.items).at(-1) : o.String?.sval) ?? "").filter(Boolean);
+    case "AlterTableStmt":
+      return (n.cmds ?? [])
+        .map((c: any) => c.AlterTableCmd)
+        .filter((c: any) => ["AT_DropColumn", "AT_DropConstraint"].includes(c.subtype))
+        .map((c: any) => c.name)
+        .filter(Boolean);
+    default:
+      return [];
+  }
+}
+
 /**
- * Moving the non-transactional statements after the transactional ones is safe unless a later
- * transactional statement names an index that an earlier non-transactional one creates or drops.
+ * Moving statements (`later`) after the ones that stay before them is safe unless one of those
+ * names an object that a moved statement creates or drops.
  */
-function hoistBlocker(sql: ParsedSql, nonTx: Set<number>): string | undefined {
+function hoistBlocker(sql: ParsedSql, later: ReadonlySet<number>, staysBefore: (i: number) => boolean): string | undefined {
   const names = new Map<string, number>();
   for (const s of sql.statements) {
-    if (nonTx.has(s.index)) {
-      if (s.kind === "IndexStmt" && s.node.idxname) names.set(s.node.idxname, s.index);
-      if (s.kind === "DropStmt") for (const o of s.node.objects ?? []) names.set(nameList(o.List?.items).at(-1) ?? "", s.index);
+    if (later.has(s.index)) {
+      for (const name of touchedNames(s)) names.set(name, s.index);
       continue;
     }
+    if (!staysBefore(s.index) || names.size === 0) continue;
     for (const t of s.tokens) {
       if (isComment(t) || t.kind !== "IDENT") continue;
       const ident = t.text.startsWith('"') ? t.text.slice(1, -1).replace(/""/g, '"') : t.text.toLowerCase();
       const at = names.get(ident);
-      if (at !== undefined && at < s.index) return `statement ${s.index + 1} uses index "${ident}" touched by statement ${at + 1}`;
+      if (at !== undefined && at < s.index) return `statement ${s.index + 1} uses "${ident}", which statement ${at + 1} touches`;
     }
   }
   return undefined;
@@ -92,6 +111,8 @@ export interface RewriteSqlOptions {
   previousSnapshot?: Record<string, any>;
   /** lock_timeout / statement_timeout written at the top of new migrations' files. */
   timeouts?: { lockTimeout: string; statementTimeout: string };
+  /** Rows per transaction in backfill files. */
+  backfillBatchSize?: number;
 }
 
 const PHASE_HEADER: Record<Phase, string> = {
@@ -100,10 +121,20 @@ const PHASE_HEADER: Record<Phase, string> = {
     "-- Expand: additive changes with brief locks; the files after it finish this migration.\n" +
     "-- Deploy application code that works with both the old and the new schema before them.\n",
   concurrent: NON_TX_HEADER + "-- drizzle-guard: phase=expand\n-- Expand (concurrent): indexes built and dropped without blocking writes.\n",
+  backfill:
+    "-- drizzle-guard: transaction=off\n" +
+    "-- drizzle-guard: phase=backfill\n" +
+    "-- Backfill: data only, no schema change. Rows are updated in batches, each batch its own transaction,\n" +
+    "-- so no lock is held for long; rows already set are skipped, so it can be stopped and run again.\n" +
+    "-- The application must already write the new column (the expand file set its default) before this runs.\n",
   validate:
     "-- drizzle-guard: phase=validate\n" +
     "-- Validate: constraints added NOT VALID are checked against existing rows under SHARE UPDATE EXCLUSIVE\n" +
     "-- (reads and writes go on). Rows that violate them make this file fail: fix the data, then run it again.\n",
+  contract:
+    "-- drizzle-guard: phase=contract\n" +
+    "-- Contract: removes what the new application code no longer uses. Deploy that code first;\n" +
+    "-- `drizzle-guard migrate --phase expand` stops before this file.\n",
 };
 
 const isTimeoutSet = (s: Statement) => s.kind === "VariableSetStmt" && ["lock_timeout", "statement_timeout"].includes(s.node.name);
@@ -120,22 +151,35 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
     newMigration: options.split,
     snapshot: options.snapshot,
     previousSnapshot: options.previousSnapshot,
+    backfillBatchSize: options.backfillBatchSize,
   };
-  const edits: Edit[] = [];
-  const notes: Note[] = [];
+  const statements = parsed.statements;
+  const statementAt = (offset: number) => statements.find((x) => offset >= x.start && offset <= x.end);
+  let edits: Edit[] = [];
+  let notes: Note[] = [];
   const nonTx = new Set<number>();
   const added: AddedStatement[] = [];
+  const moved = new Map<number, MovedStatement>();
+  const replacedBy = new Map<number, string>();
   for (const t of statementTransforms) {
     const r = t.apply(ctx);
     edits.push(...r.edits);
     notes.push(...(r.notes ?? []));
     for (const i of r.nonTransactional ?? []) nonTx.add(i);
     added.push(...(r.added ?? []));
+    for (const m of r.moved ?? []) moved.set(m.statement, m);
+    for (const i of r.replaced ?? []) replacedBy.set(i, t.meta.id);
   }
-  const statements = parsed.statements;
+  if (replacedBy.size) {
+    edits = edits.filter((e) => {
+      const s = statementAt(e.start);
+      return !s || !replacedBy.has(s.index) || replacedBy.get(s.index) === e.by;
+    });
+    notes = notes.filter((n) => !replacedBy.has(n.statement) || replacedBy.get(n.statement) === n.transform);
+  }
   const touched = new Set<number>();
   for (const e of edits) {
-    const s = statements.find((x) => e.start >= x.start && e.start <= x.end);
+    const s = statementAt(e.start);
     if (s) touched.add(s.index);
   }
   // New migrations set their timeouts first, unless the file already does.
@@ -150,63 +194,73 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
     return [{ text, nonTransactional, statements: statements.map((s) => s.index) }];
   };
 
-  let parts: SqlPart[];
-  const mixed = nonTx.size > 0 && nonTx.size < statements.length;
   if (parsed.nonTransactional || (!options.split && nonTx.size === 0)) {
-    parts = whole(parsed.nonTransactional, false);
-  } else if (!options.split && nonTx.size === statements.length) {
-    parts = whole(true, true);
-  } else {
-    const blocker = !options.split ? "this migration already exists and is never split" : mixed ? hoistBlocker(parsed, nonTx) : undefined;
+    return finish(whole(parsed.nonTransactional, false));
+  }
+  if (!options.split) {
+    if (nonTx.size === statements.length) return finish(whole(true, true));
+    notes.push({ statement: Math.min(...nonTx), transform: "concurrent-index", message: "whole file runs without a transaction (this migration already exists and is never split)" });
+    return finish(whole(true, true));
+  }
+
+  // A new migration: every statement goes to a phase file; moves that would run a statement after
+  // one that depends on it are cancelled (reported).
+  const rank = (p: Phase) => PHASES.indexOf(p);
+  const phaseOf = (i: number): Phase => moved.get(i)?.phase ?? (nonTx.has(i) ? "concurrent" : "expand");
+  for (const phase of ["contract"] as Phase[]) {
+    const later = new Set([...moved.values()].filter((m) => m.phase === phase).map((m) => m.statement));
+    const blocker = later.size ? hoistBlocker(parsed, later, (i) => rank(phaseOf(i)) < rank(phase)) : undefined;
     if (blocker) {
-      notes.push({
-        statement: Math.min(...nonTx),
-        transform: "concurrent-index",
-        message: `whole file runs without a transaction (${blocker})`,
-      });
-      parts = whole(true, true);
-    } else {
-      const expand = statements.filter((s) => !nonTx.has(s.index));
-      const concurrent = statements.filter((s) => nonTx.has(s.index));
-      const validate = added.filter((a) => a.phase === "validate");
-      const phases = [expand.length ? "expand" : "", concurrent.length ? "concurrent" : "", validate.length ? "validate" : ""].filter(Boolean) as Phase[];
-      if (phases.length <= 1 && validate.length === 0) {
-        parts = whole(concurrent.length > 0, concurrent.length > 0);
-      } else {
-        const many = phases.length > 1;
-        const group = (members: Statement[], phase: Phase): SqlPart => {
-          const transactional = phase !== "concurrent";
-          let text = (many || phase === "concurrent" ? PHASE_HEADER[phase] : "") + (timeouts ? timeoutLines(timeouts, transactional) : "");
-          members.forEach((s: Statement, k) => {
-            const [from, to] = chunkRange(parsed, s.index);
-            let chunk = applyEdits(
-              input,
-              edits.filter((e) => e.start >= from && e.end <= to && !(e.start === to && to !== input.length)),
-              from,
-              to,
-              file,
-            );
-            if (k < members.length - 1 && !chunk.trimEnd().endsWith(BREAKPOINT)) {
-              chunk = chunk.replace(/\s*$/, "") + BREAKPOINT + "\n";
-            }
-            text += chunk;
-          });
-          return { text: stripTrailingBreakpoint(text), nonTransactional: !transactional, statements: members.map((s) => s.index), phase };
-        };
-        parts = [];
-        if (expand.length) parts.push(group(expand, "expand"));
-        if (concurrent.length) parts.push(group(concurrent, "concurrent"));
-        if (validate.length) {
-          parts.push({
-            text: PHASE_HEADER.validate + (timeouts ? timeoutLines(timeouts, true) : "") + appended(validate),
-            nonTransactional: false,
-            statements: [],
-            phase: "validate",
-          });
-        }
-      }
+      for (const i of later) moved.delete(i);
+      notes.push({ statement: Math.min(...later), transform: "contract-drops", message: `kept in place, not moved to the contract file (${blocker})` });
     }
   }
-  const changed = parts.length !== 1 || parts[0].text !== input;
-  return { file, input, parsed, parts, edits, notes, changedStatements: touched.size, changed };
+  const concurrentSet = new Set(statements.filter((s) => phaseOf(s.index) === "concurrent").map((s) => s.index));
+  const blocker = concurrentSet.size && concurrentSet.size < statements.length ? hoistBlocker(parsed, concurrentSet, (i) => phaseOf(i) === "expand") : undefined;
+  if (blocker) {
+    notes.push({ statement: Math.min(...concurrentSet), transform: "concurrent-index", message: `whole file runs without a transaction (${blocker})` });
+    return finish(whole(true, true));
+  }
+
+  type Item = { order: number; seq: number; statement?: Statement; text?: string };
+  const byPhase = new Map<Phase, Item[]>();
+  let seq = 0;
+  const put = (phase: Phase, item: Item) => byPhase.set(phase, [...(byPhase.get(phase) ?? []), item]);
+  for (const s of statements) put(phaseOf(s.index), { order: moved.get(s.index)?.order ?? s.index, seq: seq++, statement: s });
+  for (const a of added) put(a.phase, { order: a.order ?? Infinity, seq: seq++, text: a.text });
+  const phases = PHASES.filter((p) => byPhase.has(p));
+  if (phases.length === 1) {
+    const only = phases[0];
+    return finish(whole(NON_TRANSACTIONAL_PHASES.has(only), only === "concurrent"));
+  }
+  const parts: SqlPart[] = phases.map((phase) => {
+    const transactional = !NON_TRANSACTIONAL_PHASES.has(phase);
+    const items = byPhase.get(phase)!.sort((a, b) => a.order - b.order || a.seq - b.seq);
+    let text = PHASE_HEADER[phase] + (timeouts ? timeoutLines(timeouts, transactional) : "");
+    items.forEach((item, k) => {
+      let chunk: string;
+      if (item.statement) {
+        const [from, to] = chunkRange(parsed, item.statement.index);
+        chunk = applyEdits(
+          input,
+          edits.filter((e) => e.start >= from && e.end <= to && !(e.start === to && to !== input.length)),
+          from,
+          to,
+          file,
+        );
+      } else {
+        chunk = item.text!;
+      }
+      if (k < items.length - 1 && !chunk.trimEnd().endsWith(BREAKPOINT)) chunk = chunk.replace(/\s*$/, "") + BREAKPOINT + "\n";
+      text += chunk;
+    });
+    const members = items.filter((i) => i.statement).map((i) => i.statement!.index);
+    return { text: stripTrailingBreakpoint(text), nonTransactional: !transactional, statements: members, phase };
+  });
+  return finish(parts);
+
+  function finish(parts: SqlPart[]): SqlRewrite {
+    const changed = parts.length !== 1 || parts[0].text !== input;
+    return { file, input, parsed, parts, edits, notes, changedStatements: touched.size, changed };
+  }
 }

@@ -34,16 +34,36 @@ export interface TransformContext {
   /** drizzle-kit's snapshot after this migration, and the one before it (when known). */
   snapshot?: Record<string, any>;
   previousSnapshot?: Record<string, any>;
+  /** Rows per transaction in backfill files (new migrations). */
+  backfillBatchSize?: number;
 }
 
 /** The phase files a new migration can be split into, in the order they run. */
-export type Phase = "expand" | "concurrent" | "validate";
+export type Phase = "expand" | "concurrent" | "backfill" | "validate" | "contract";
 
-/** A statement a transform adds to a later phase (e.g. VALIDATE CONSTRAINT after NOT VALID). */
+export const PHASES: readonly Phase[] = ["expand", "concurrent", "backfill", "validate", "contract"];
+
+/** Phases whose file runs without a transaction (one statement per round trip). */
+export const NON_TRANSACTIONAL_PHASES: ReadonlySet<Phase> = new Set(["concurrent", "backfill"]);
+
+/** A statement a transform adds to a phase file (e.g. VALIDATE CONSTRAINT after NOT VALID). */
 export interface AddedStatement {
   phase: Phase;
   /** Full statement text, with its `;`. */
   text: string;
+  /**
+   * Where it goes in its phase file, on the scale of the input's statement indexes (statement i
+   * sits at i): 4.5 goes right after statement 4. Default: after everything else, in added order.
+   */
+  order?: number;
+}
+
+/** A statement of the input placed in another phase file than the one it would be in. */
+export interface MovedStatement {
+  statement: number;
+  phase: Phase;
+  /** As AddedStatement.order; default: the statement's own index. */
+  order?: number;
 }
 
 export interface TransformResult {
@@ -52,8 +72,15 @@ export interface TransformResult {
   nonTransactional?: number[];
   /** Statements left as they are, with the reason (reported, never silently changed). */
   notes?: Note[];
-  /** Statements added to later phase files (new migrations only). */
+  /** Statements added to phase files (new migrations only). */
   added?: AddedStatement[];
+  /** Statements moved to another phase file (new migrations only). */
+  moved?: MovedStatement[];
+  /**
+   * Statements whose whole text this transform replaces: other transforms' edits inside them are
+   * dropped (they were made for text that no longer exists).
+   */
+  replaced?: number[];
 }
 
 export interface StatementTransform {

@@ -7,6 +7,7 @@ import type { Edit, Note, Statement, StatementTransform, TransformContext, Trans
 import { dollarTag, findWord, matchWords, skipQualifiedName, splitTopLevel, tokenAt } from "../src/sql/tokens.js";
 import { listSql, nameList, quoteLiteral, relKey, relSql, type RangeVar } from "../src/sql/names.js";
 import type { Token } from "../src/sql/parse.js";
+import { constraintMissing, regclass } from "../src/sql/phase-sql.js";
 
 const ID = "guards";
 
@@ -81,11 +82,6 @@ class Collector {
   }
 }
 
-const regclass = (rel: RangeVar) => `to_regclass(${quoteLiteral(relSql(rel))})`;
-
-function constraintMissing(rel: RangeVar, conname: string): string {
-  return `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = ${regclass(rel)} AND conname = ${quoteLiteral(conname)})`;
-}
 
 /**
  * The atttypmod PostgreSQL stores for a type name, or undefined when drizzle-guard cannot tell.
