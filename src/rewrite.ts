@@ -76,7 +76,10 @@ const ZERO_ID = "00000000-0000-0000-0000-000000000000";
 /** Snapshot after the transactional part of a split migration: the final one without the index changes of the later part. */
 function intermediateSnapshot(finalSnap: Record<string, any>, prevSnap: Record<string, any> | undefined, rw: SqlRewrite, later: number[]) {
   const snap = JSON.parse(JSON.stringify(finalSnap));
-  for (const i of later) {
+  // Creations first, then drops: an index a later part drops and creates again (a changed index)
+  // is there in its old form.
+  const isIndex = (i: number) => rw.parsed.statements[i].kind === "IndexStmt";
+  for (const i of [...later.filter(isIndex), ...later.filter((i) => !isIndex(i))]) {
     const s = rw.parsed.statements[i];
     if (s.kind === "IndexStmt") {
       delete snap.tables?.[relKey(s.node.relation)]?.indexes?.[s.node.idxname];

@@ -4,18 +4,16 @@
  * across five successive schema changes, each generated with `drizzle-guard generate`.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFolder } from "../src/folder/folder.js";
 import { connectPg, openPglite, type Driver } from "../src/runner/driver.js";
 import { migrate } from "../src/runner/migrate.js";
-import { rollback } from "../src/runner/rollback.js";
-import { canonicalJson, diffCatalogs, readCatalog, type Catalog } from "../src/catalog/catalog.js";
-import { GuardError } from "../src/errors.js";
 import { rewriteSql } from "../src/rewrite-sql.js";
 import { applyFile } from "./helpers/apply.js";
+import { rollbackHistory } from "./helpers/rollback.js";
 import { createTestDb, PG_URL, type TestDb } from "./helpers/pg.js";
 import { drizzleKit, makeProject, ROOT, run, tree, useSchema } from "./helpers/project.js";
 
@@ -202,95 +200,10 @@ describe.skipIf(!PG_URL)("rewritten files applied twice on PostgreSQL 15", () =>
   });
 });
 
-/** A copy of the migrations folder whose journal has only the first `k` entries (same files, tags and `when`). */
-function prefixFolder(k: number): string {
-  const copy = mkdtempSync(join(tmpdir(), "dg-prefix-"));
-  cpSync(out, copy, { recursive: true });
-  const journal = JSON.parse(readFileSync(join(copy, "meta", "_journal.json"), "utf8"));
-  journal.entries = journal.entries.slice(0, k);
-  writeFileSync(join(copy, "meta", "_journal.json"), JSON.stringify(journal, null, 2));
-  return copy;
-}
-
 const APPROVALS = [
   { rule: "ban-drop-table", target: "billing.invoices", reason: "example" },
   { rule: "ban-drop-schema", target: "billing", reason: "example" },
 ];
-
-async function rows(driver: Driver): Promise<number> {
-  return Number((await driver.query(`select count(*)::int as n from drizzle.__drizzle_migrations`)).rows[0].n);
-}
-
-/**
- * up (entry by entry, catalog after each) -> an IRREVERSIBLE stop -> rollback one entry at a time
- * (each gives the catalog before that entry) -> up again -> rollback of everything at once -> up.
- */
-async function rollbackHistory(driver: Driver): Promise<void> {
-  const tags = readFolder(out).journal.entries.map((e) => e.tag);
-  const n = tags.length;
-  const catalogs: Catalog[] = [await readCatalog(driver)];
-  const copies: string[] = [];
-  try {
-    for (let k = 1; k <= n; k++) {
-      copies.push(prefixFolder(k));
-      await migrate({ driver, out: copies[k - 1], approvals: APPROVALS });
-      catalogs.push(await readCatalog(driver));
-    }
-  } finally {
-    for (const c of copies) rmSync(c, { recursive: true, force: true });
-  }
-  expect(Object.keys(catalogs[n].tables).length).toBeGreaterThan(3);
-
-  await expect(rollback({ driver, out, steps: 1, to: tags[0] })).rejects.toThrow("pass --steps or --to, not both");
-  await expect(rollback({ driver, out, to: "nope" })).rejects.toThrow("no migration nope in the journal");
-  // The newest migration drops a table: without --force nothing is run.
-  const stop = await rollback({ driver, out, steps: n }).catch((e) => e);
-  expect(stop).toBeInstanceOf(GuardError);
-  expect(stop.message).toContain(`IRREVERSIBLE: the rows of table billing.invoices are lost`);
-  expect(stop.file).toBe(`${tags[n - 1]}.down.sql`);
-  expect(await rows(driver)).toBe(n);
-  expect(diffCatalogs(catalogs[n], await readCatalog(driver))).toEqual([]);
-
-  // One entry at a time: the catalog before each entry, except the enum value PostgreSQL cannot drop.
-  const addValue = tags.findIndex((t) => readFileSync(join(out, `${t}.sql`), "utf8").includes("ADD VALUE"));
-  for (let k = n; k >= 1; k--) {
-    const r = await rollback({ driver, out, steps: 1, force: true });
-    expect(r.rolledBack).toEqual([tags[k - 1]]);
-    expect(await rows(driver)).toBe(k - 1);
-    const diff = diffCatalogs(catalogs[k - 1], await readCatalog(driver));
-    if (k - 1 > addValue || k - 1 === 0) expect(diff, `rolled back to before ${tags[k - 1]}`).toEqual([]);
-    else expect(diff.map((d) => [d.section, d.name, d.actual])).toEqual([["enums", "public.role", ["customer", "admin", "support"]]]);
-  }
-
-  // up -> rollback of everything -> up: exactly the catalog of up alone.
-  await migrate({ driver, out, approvals: APPROVALS });
-  expect(canonicalJson(await readCatalog(driver))).toBe(canonicalJson(catalogs[n]));
-  const all = await rollback({ driver, out, steps: n, force: true });
-  expect(all.rolledBack).toEqual([...tags].reverse());
-  expect(canonicalJson(await readCatalog(driver))).toBe(canonicalJson(catalogs[0]));
-  await migrate({ driver, out, approvals: APPROVALS });
-  expect(canonicalJson(await readCatalog(driver))).toBe(canonicalJson(catalogs[n]));
-
-  // A stop after some entries were rolled back: those stay rolled back, nothing from the stop on runs.
-  await rollback({ driver, out, steps: 1, force: true });
-  const before = await readCatalog(driver);
-  const partial = await rollback({ driver, out, steps: n }).catch((e) => e);
-  expect(partial).toBeInstanceOf(GuardError);
-  const stoppedAt = tags.indexOf(partial.file.replace(/\.down\.sql$/, ""));
-  expect(stoppedAt).toBeLessThan(n - 2);
-  expect(await rows(driver)).toBe(stoppedAt + 1);
-  expect(diffCatalogs(catalogs[stoppedAt + 1], await readCatalog(driver))).toEqual([]);
-  expect(diffCatalogs(before, await readCatalog(driver)).length).toBeGreaterThan(0);
-
-  // Down files applied twice in a row, newest first (from the full schema): no error, nothing left.
-  await migrate({ driver, out, approvals: APPROVALS });
-  for (const t of [...tags].reverse()) {
-    const text = readFileSync(join(out, `${t}.down.sql`), "utf8");
-    await applyFile(driver, text, `${t}.down.sql`);
-    await applyFile(driver, text, `${t}.down.sql`);
-  }
-  expect(canonicalJson(await readCatalog(driver))).toBe(canonicalJson(catalogs[0]));
-}
 
 describe("down files and rollback", () => {
   it("every migration has a guarded down file; check verifies them; rewrite writes a missing one", () => {
@@ -315,7 +228,7 @@ describe("down files and rollback", () => {
   it("on PGlite: rollback step by step and all at once gives the catalogs of up; down files run twice", async () => {
     const db = await openPglite();
     try {
-      await rollbackHistory(db);
+      await rollbackHistory(db, out, APPROVALS);
     } finally {
       await db.close();
     }
@@ -356,7 +269,7 @@ describe.skipIf(!PG_URL)("down files and rollback on PostgreSQL 15", () => {
   it("rollback step by step and all at once gives the catalogs of up; down files run twice", async () => {
     const driver = await connectPg(testDb.url);
     try {
-      await rollbackHistory(driver);
+      await rollbackHistory(driver, out, APPROVALS);
     } finally {
       await driver.close();
     }

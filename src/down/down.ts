@@ -138,7 +138,9 @@ function invertAlterTable(s: Statement, ctx: Ctx): Step[] {
         );
         break;
       case "AT_AddConstraint": {
-        const name = cmd.def?.Constraint?.conname;
+        const k = cmd.def?.Constraint;
+        // An unnamed primary key gets PostgreSQL's name <table>_pkey.
+        const name = k?.conname ?? (k?.contype === "CONSTR_PRIMARY" ? `${rel.relname}_pkey` : undefined);
         steps.push(name ? step(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(name)}`) : cannot("ADD CONSTRAINT without a name"));
         break;
       }
