@@ -74,7 +74,8 @@ function canonicalType(text: string): { base: string; mods: number[]; array: boo
 }
 function typeNameText(typeName: any): string {
   const names = nameList(typeName?.names);
-  const mods: number[] = (typeName?.typmods ?? []).map((x: any) => x?.A_Const?.ival?.ival);
+  // libpg-query leaves a zero out of its JSON: `{ ival: {} }` is 0.
+  const mods: number[] = (typeName?.typmods ?? []).map((x: any) => (x?.A_Const?.ival ? (x.A_Const.ival.ival ?? 0) : "?"));
   return `${names[names.length - 1] ?? "?"}${mods.length ? `(${mods.join(",")})` : ""}${"[]".repeat((typeName?.arrayBounds ?? []).length)}`;
 }
 
@@ -134,7 +135,7 @@ function invertAlterTable(s: Statement, ctx: Ctx): Step[] {
         steps.push(
           old
             ? irreversible(`the values of column ${relKey(rel)}.${cmd.name} are lost: it is added back empty`, `ALTER TABLE ${t} ADD COLUMN ${columnSql(old, table?.schema)}`)
-            : irreversible(`column ${relKey(rel)}.${cmd.name} is not in the snapshot before this migration: it cannot be added back`),
+            : irreversible(`column ${relKey(rel)}.${cmd.name} cannot be added back: ${ctx.prev ? "it is not in the snapshot before this migration" : "no snapshot before this migration"}`),
         );
         break;
       case "AT_AddConstraint": {
@@ -421,12 +422,13 @@ export function guarded(text: string, file: string): { text: string; parsed: Par
 }
 
 /**
- * The down file of one migration file. `previousSnapshot` is drizzle-kit's snapshot before it
- * (undefined for the first migration: nothing existed, so nothing needs re-creating).
+ * The down file of one migration file. `previousSnapshot` is drizzle-kit's snapshot before it: `{}`
+ * for the first migration (nothing existed), undefined when it is not known (a legacy folder
+ * without snapshots: what a statement dropped cannot be re-created, and the file says so).
  */
-export function deriveDown(upText: string, upFile: string, previousSnapshot: Snapshot | undefined, first = false): DownFile {
+export function deriveDown(upText: string, upFile: string, previousSnapshot: Snapshot | undefined): DownFile {
   const parsed = parseSql(upText, upFile);
-  const ctx: Ctx = { prev: previousSnapshot ?? (first ? { tables: {}, enums: {}, sequences: {}, views: {} } : undefined) };
+  const ctx: Ctx = { prev: previousSnapshot };
   const sets = parsed.statements.filter((s, i) => i < 2 && isTimeoutSet(s));
   const body = parsed.statements.filter((s) => !sets.includes(s));
   const steps = [...sets.map((s) => step(s.text)), ...[...body].reverse().flatMap((s) => invert(s, ctx, upFile))];
