@@ -93,6 +93,12 @@ export async function rollbackHistory(driver: Driver, out: string, approvals: Co
   await migrate({ driver, out, approvals });
   expect(canonicalJson(await readCatalog(driver))).toBe(canonicalJson(catalogs[n]));
 
+  // --to TAG: everything applied after TAG.
+  const to = await rollback({ driver, out, to: tags[n - 3], force: true });
+  expect(to.rolledBack).toEqual([tags[n - 1], tags[n - 2]]);
+  expect(diffCatalogs(catalogs[n - 2], await readCatalog(driver))).toEqual([]);
+  await migrate({ driver, out, approvals });
+
   // A stop after some entries were rolled back: those stay rolled back, nothing from the stop on runs.
   await rollback({ driver, out, steps: 1, force: true });
   const before = await readCatalog(driver);
