@@ -218,6 +218,9 @@ describe("down files and rollback", () => {
     expect(text).toContain('DROP INDEX CONCURRENTLY IF EXISTS "users_name_idx";');
     expect(text).toContain('CREATE INDEX CONCURRENTLY IF NOT EXISTS "orders_user_id_idx" ON "orders" USING btree ("user_id");');
     expect(text).toContain(`-- IRREVERSIBLE: PostgreSQL cannot drop an enum value: 'support' stays in "public"."role"`);
+    // lint of the folder reads the migrations, not their reverses (which drop what the migrations add).
+    const lint = run(dir, ["lint", "drizzle", "--format", "json"]);
+    expect(JSON.parse(lint.stdout).files.map((f: any) => f.file)).toEqual(tags.map((t) => join("drizzle", `${t}.sql`)));
     unlinkSync(path);
     expect(downCheck()).toMatchObject({ ok: false, message: `no down file: ${tags[2]}.down.sql` });
     expect(run(dir, ["rewrite"]).status).toBe(0);
