@@ -1,9 +1,16 @@
 /**
- * Rollback on the phases example (changes to tables that hold rows: SET NOT NULL, type changes, a
- * changed index, an enum value, a dropped column), generated with `drizzle-guard generate`, on
- * PGlite and PostgreSQL 15. The shop example's history is in e2e.test.ts.
+ * Rollback histories on PGlite and PostgreSQL 15: the phases example (changes to tables that hold
+ * rows: SET NOT NULL, type changes, a changed index, an enum value, a dropped column) generated
+ * with `drizzle-guard generate`, and the legacy corpus (plain drizzle-kit output, then
+ * `drizzle-guard rewrite`: down files for migrations that already exist). The shop example's
+ * history is in e2e.test.ts.
  */
+import { cpSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { rewriteFolder } from "../src/rewrite.js";
+import type { Driver } from "../src/runner/driver.js";
+import { FIXTURES } from "./helpers/fixtures.js";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { connectPg, openPglite } from "../src/runner/driver.js";
 import { createTestDb, PG_URL, type TestDb } from "./helpers/pg.js";
@@ -11,6 +18,23 @@ import { makeProject, run, useSchema } from "./helpers/project.js";
 import { rollbackHistory } from "./helpers/rollback.js";
 
 let out: string;
+let legacy: string;
+/** The corpus's last migration drops the billing table and schema on purpose. */
+const APPROVALS = [
+  { rule: "ban-drop-table", target: "billing.invoices", reason: "test corpus" },
+  { rule: "ban-drop-schema", target: "billing", reason: "test corpus" },
+];
+
+async function histories(driver: () => Promise<Driver>): Promise<void> {
+  for (const [folder, approvals] of [[out, []], [legacy, APPROVALS]] as const) {
+    const db = await driver();
+    try {
+      await rollbackHistory(db, folder, [...approvals]);
+    } finally {
+      await db.close();
+    }
+  }
+}
 
 beforeAll(() => {
   const dir = makeProject("phases");
@@ -20,33 +44,24 @@ beforeAll(() => {
     const r = run(dir, ["generate", "--name", v]);
     if (r.status !== 0) throw new Error(`generate ${v} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
+  legacy = join(mkdtempSync(join(tmpdir(), "dg-legacy-")), "drizzle");
+  cpSync(join(FIXTURES, "corpus", "shop"), legacy, { recursive: true });
+  rewriteFolder(legacy);
 }, 120_000);
 
-describe("rollback history of the phases example", () => {
-  it("on PGlite", async () => {
-    const db = await openPglite();
-    try {
-      await rollbackHistory(db, out);
-    } finally {
-      await db.close();
-    }
-  }, 120_000);
+describe("rollback histories of the phases example and the legacy corpus", () => {
+  it("on PGlite", () => histories(() => openPglite()), 120_000);
 });
 
-describe.skipIf(!PG_URL)("rollback history of the phases example on PostgreSQL 15", () => {
-  let testDb: TestDb;
-  beforeAll(async () => {
-    testDb = await createTestDb("rollback");
-  });
+describe.skipIf(!PG_URL)("rollback histories of the phases example and the legacy corpus on PostgreSQL 15", () => {
+  const dbs: TestDb[] = [];
   afterAll(async () => {
-    await testDb?.drop();
+    for (const d of dbs) await d.drop();
   });
   it("on PostgreSQL 15", async () => {
-    const driver = await connectPg(testDb.url);
-    try {
-      await rollbackHistory(driver, out);
-    } finally {
-      await driver.close();
-    }
+    await histories(async () => {
+      dbs.push(await createTestDb("rollback"));
+      return connectPg(dbs[dbs.length - 1].url);
+    });
   }, 120_000);
 });
