@@ -270,8 +270,9 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
     const oldPath = e.part === 0 ? downFile(e.source.tag) : undefined;
     const unchanged = e.part === 0 && e.parts === 1 && e.tag === e.source.tag && e.text === e.rewrite.input;
     if (unchanged && existsSync(join(folder.dir, path))) return;
-    // Before the first migration there was nothing: an empty snapshot.
-    const down = deriveDown(e.text, `${e.tag}.sql`, i > 0 ? snapshotOf(plans[i - 1]) : {}).text;
+    // The snapshot before the migration (before its first part); before the first one there was nothing.
+    const first = i - e.part;
+    const down = deriveDown(e.text, `${e.tag}.sql`, first > 0 ? snapshotOf(plans[first - 1]) : {}, snapshotOf(plans[i])).text;
     const before = oldPath && existsSync(join(folder.dir, oldPath)) ? { path: oldPath, text: readFileSync(join(folder.dir, oldPath), "utf8") } : null;
     if (before?.path === path && before.text === down) return;
     stage(down, path);

@@ -1,6 +1,7 @@
 /**
  * Down files (src/down): every fixtures/_down/<case>.input.sql (a rewritten migration file) with
- * <case>.previous.json (drizzle-kit's snapshot before it; absent = not known) gives exactly
+ * <case>.previous.json (drizzle-kit's snapshot before the migration; absent = not known) and
+ * <case>.after.json (the snapshot after the file, optional) gives exactly
  * <case>.output.sql; the output parses (DO bodies as PL/pgSQL), is guarded (the guards transform
  * changes nothing), keeps the transaction marker, and names its IRREVERSIBLE steps.
  */
@@ -28,7 +29,9 @@ describe("down fixtures", () => {
       const previousPath = join(DIR, `${c}.previous.json`);
       const previous = existsSync(previousPath) ? JSON.parse(readFileSync(previousPath, "utf8")) : undefined;
       const expected = readFileSync(join(DIR, `${c}.output.sql`), "utf8");
-      const down = deriveDown(input, `${c}.sql`, previous);
+      const afterPath = join(DIR, `${c}.after.json`);
+      const after = existsSync(afterPath) ? JSON.parse(readFileSync(afterPath, "utf8")) : undefined;
+      const down = deriveDown(input, `${c}.sql`, previous, after);
       expect(down.text).toBe(expected);
       assertParses(down.text, `${c}.output.sql`);
       expect(guarded(down.text, `${c}.output.sql`).text).toBe(down.text);

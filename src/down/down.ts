@@ -98,7 +98,10 @@ export function lossless(fromText: string, toText: string): boolean {
 }
 
 interface Ctx {
+  /** The snapshot before the migration: where what a statement dropped or changed is found. */
   prev: Snapshot | undefined;
+  /** The snapshot after this file: the definition of a constraint it validates. */
+  next: Snapshot | undefined;
 }
 
 function tableOf(ctx: Ctx, rel: RangeVar): Record<string, any> | undefined {
@@ -190,7 +193,8 @@ function invertAlterTable(s: Statement, ctx: Ctx): Step[] {
         break;
       case "AT_ValidateConstraint": {
         // Back to NOT VALID: PostgreSQL has no command for it, so the constraint is added again NOT VALID.
-        const add = (table?.checkConstraints?.[cmd.name] || table?.foreignKeys?.[cmd.name]) && addConstraintSql(table!, cmd.name);
+        const def = [findTable(ctx.next, relKey(rel)), table].find((x) => x?.checkConstraints?.[cmd.name] || x?.foreignKeys?.[cmd.name]);
+        const add = def && addConstraintSql(def, cmd.name);
         steps.push(
           add
             ? step([`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(cmd.name)}`, `${add} NOT VALID`])
@@ -422,13 +426,15 @@ export function guarded(text: string, file: string): { text: string; parsed: Par
 }
 
 /**
- * The down file of one migration file. `previousSnapshot` is drizzle-kit's snapshot before it: `{}`
- * for the first migration (nothing existed), undefined when it is not known (a legacy folder
- * without snapshots: what a statement dropped cannot be re-created, and the file says so).
+ * The down file of one migration file. `before` is drizzle-kit's snapshot before the migration
+ * (for every part of a split one: what a later part drops or changes was there before the first
+ * part ran): `{}` for the first migration (nothing existed), undefined when it is not known (a
+ * legacy folder without snapshots: what a statement dropped cannot be re-created, and the file
+ * says so). `after` is the snapshot after this file, when known.
  */
-export function deriveDown(upText: string, upFile: string, previousSnapshot: Snapshot | undefined): DownFile {
+export function deriveDown(upText: string, upFile: string, before: Snapshot | undefined, after?: Snapshot): DownFile {
   const parsed = parseSql(upText, upFile);
-  const ctx: Ctx = { prev: previousSnapshot };
+  const ctx: Ctx = { prev: before, next: after };
   const sets = parsed.statements.filter((s, i) => i < 2 && isTimeoutSet(s));
   const body = parsed.statements.filter((s) => !sets.includes(s));
   const steps = [...sets.map((s) => step(s.text)), ...[...body].reverse().flatMap((s) => invert(s, ctx, upFile))];
