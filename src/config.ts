@@ -23,6 +23,8 @@ export interface GuardOptions {
   naming: Naming;
   lockTimeout: string;
   statementTimeout: string;
+  /** Rows per transaction in the backfill files of new migrations. */
+  backfillBatchSize: number;
   /** Approved forbidden operations: `{ rule, target?, reason }`. */
   approve: ConfigApproval[];
   /** Level of each forbidden-operation rule: "error" (default: blocks), "warn" (reported only) or "off". */
@@ -36,7 +38,7 @@ export function defineConfig(config: GuardConfig): GuardConfig {
   return config;
 }
 
-const GUARD_KEYS = new Set(["naming", "lockTimeout", "statementTimeout", "approve", "rules"]);
+const GUARD_KEYS = new Set(["naming", "lockTimeout", "statementTimeout", "backfillBatchSize", "approve", "rules"]);
 
 export interface ResolvedConfig {
   /** The config file that was read (absolute), or undefined when none was found. */
@@ -56,7 +58,7 @@ export interface ResolvedConfig {
 const DEFAULT_NAMES = ["drizzle.config.ts", "drizzle.config.mts", "drizzle.config.js", "drizzle.config.mjs", "drizzle.config.cjs", "drizzle.config.json"];
 const GUARD_NAMES = ["drizzle-guard.config.ts", "drizzle-guard.config.js", "drizzle-guard.config.mjs", "drizzle-guard.config.json"];
 
-export const DEFAULT_GUARD: GuardOptions = { naming: "timestamp", lockTimeout: "5s", statementTimeout: "15min", approve: [], rules: {} };
+export const DEFAULT_GUARD: GuardOptions = { naming: "timestamp", lockTimeout: "5s", statementTimeout: "15min", backfillBatchSize: 1000, approve: [], rules: {} };
 
 async function loadModule(path: string): Promise<any> {
   if (extname(path) === ".json") {
@@ -109,6 +111,9 @@ export async function loadConfig(opts: { config?: string; cwd?: string } = {}): 
     throw new GuardError(`naming must be "timestamp" or "timestamp-underscore", not ${JSON.stringify(guard.naming)}`, {
       file: guardPath ?? configPath,
     });
+  }
+  if (!Number.isInteger(guard.backfillBatchSize) || guard.backfillBatchSize < 1) {
+    throw new GuardError(`backfillBatchSize must be a positive integer, not ${JSON.stringify(guard.backfillBatchSize)}`, { file: guardPath ?? configPath });
   }
   if (!Array.isArray(guard.approve) || guard.approve.some((a) => !a || typeof a.rule !== "string" || !String(a.reason ?? "").trim())) {
     throw new GuardError("approve must be a list of { rule, target?, reason } with a reason for each", { file: guardPath ?? configPath });

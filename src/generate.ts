@@ -64,6 +64,7 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
     only: new Set(newTags),
     naming: config.guard.naming,
     timeouts: { lockTimeout: config.guard.lockTimeout, statementTimeout: config.guard.statementTimeout },
+    backfillBatchSize: config.guard.backfillBatchSize,
   });
   applyPlan(plan);
   return { newTags, plan, drizzleKitExit: code };

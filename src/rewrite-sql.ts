@@ -128,9 +128,11 @@ const PHASE_HEADER: Record<Phase, string> = {
     "-- so no lock is held for long; rows already set are skipped, so it can be stopped and run again.\n" +
     "-- The application must already write the new column (the expand file set its default) before this runs.\n",
   validate:
+    "-- drizzle-guard: transaction=off\n" +
     "-- drizzle-guard: phase=validate\n" +
-    "-- Validate: constraints added NOT VALID are checked against existing rows under SHARE UPDATE EXCLUSIVE\n" +
-    "-- (reads and writes go on). Rows that violate them make this file fail: fix the data, then run it again.\n",
+    "-- Validate: each statement runs on its own, so no lock outlives it. VALIDATE CONSTRAINT checks existing rows\n" +
+    "-- under SHARE UPDATE EXCLUSIVE (reads and writes go on); SET NOT NULL then needs no scan. Rows that violate\n" +
+    "-- a constraint make this file fail: fix the data, then run it again.\n",
   contract:
     "-- drizzle-guard: phase=contract\n" +
     "-- Contract: removes what the new application code no longer uses. Deploy that code first;\n" +

@@ -34,6 +34,8 @@ export interface RewriteOptions {
   naming?: Naming;
   /** lock_timeout / statement_timeout written at the top of new migrations' files. */
   timeouts?: { lockTimeout: string; statementTimeout: string };
+  /** Rows per transaction in backfill files. */
+  backfillBatchSize?: number;
 }
 
 export interface FileDiff {
@@ -124,6 +126,7 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
             snapshot: readSnapshot(snapshotFile(source.tag)),
             previousSnapshot: previousSnapshotName ? readSnapshot(previousSnapshotName) : undefined,
             timeouts: options.timeouts,
+            backfillBatchSize: options.backfillBatchSize,
           }
         : { split: false },
     );

@@ -44,7 +44,7 @@ export type Phase = "expand" | "concurrent" | "backfill" | "validate" | "contrac
 export const PHASES: readonly Phase[] = ["expand", "concurrent", "backfill", "validate", "contract"];
 
 /** Phases whose file runs without a transaction (one statement per round trip). */
-export const NON_TRANSACTIONAL_PHASES: ReadonlySet<Phase> = new Set(["concurrent", "backfill"]);
+export const NON_TRANSACTIONAL_PHASES: ReadonlySet<Phase> = new Set(["concurrent", "backfill", "validate"]);
 
 /** A statement a transform adds to a phase file (e.g. VALIDATE CONSTRAINT after NOT VALID). */
 export interface AddedStatement {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { rewriteFolder } from "../src/rewrite.js";
 import type { Driver } from "../src/runner/driver.js";
 import { FIXTURES } from "./helpers/fixtures.js";
+import phasesGuardConfig from "../examples/phases/drizzle-guard.config.js";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { connectPg, openPglite } from "../src/runner/driver.js";
 import { createTestDb, PG_URL, type TestDb } from "./helpers/pg.js";
@@ -26,7 +27,7 @@ const APPROVALS = [
 ];
 
 async function histories(driver: () => Promise<Driver>): Promise<void> {
-  for (const [folder, approvals] of [[out, []], [legacy, APPROVALS]] as const) {
+  for (const [folder, approvals] of [[out, phasesGuardConfig.approve], [legacy, APPROVALS]] as const) {
     const db = await driver();
     try {
       await rollbackHistory(db, folder, [...approvals]);

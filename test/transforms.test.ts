@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { transforms, statementTransforms } from "../transforms/index.js";
 import { timestampNames } from "../transforms/timestamp-names.js";
 import { defineFixtureTests, FIXTURES } from "./helpers/fixtures.js";
+import { rewriteSql } from "../src/rewrite-sql.js";
 
 for (const t of statementTransforms) describe(`transform ${t.meta.id}`, () => defineFixtureTests(t));
 
@@ -48,4 +49,30 @@ describe("registry", () => {
       expect(existsSync(join(FIXTURES, t.meta.id))).toBe(true);
     }
   });
+});
+
+describe("rewrite pipeline (fixtures/_pipeline)", () => {
+  // <case>.input.sql rewritten as an existing migration -> <case>.existing.sql, and as one generated
+  // now -> <case>.new.1.sql, .new.2.sql, ... (one file per phase part, nothing more).
+  const dir = join(FIXTURES, "_pipeline");
+  const json = (path: string) => (existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined);
+  for (const f of readdirSync(dir).filter((f) => f.endsWith(".input.sql"))) {
+    const base = f.replace(".input.sql", "");
+    it(`${base}: existing and new layouts, exactly`, () => {
+      const input = readFileSync(join(dir, f), "utf8");
+      const existing = rewriteSql(input, f, { split: false });
+      expect(existing.parts.map((p) => p.text)).toEqual([readFileSync(join(dir, `${base}.existing.sql`), "utf8")]);
+      const fresh = rewriteSql(input, f, {
+        split: true,
+        snapshot: json(join(dir, `${base}.snapshot.json`)),
+        previousSnapshot: json(join(dir, `${base}.previous-snapshot.json`)),
+      });
+      const expected = readdirSync(dir)
+        .filter((x) => x.startsWith(`${base}.new.`))
+        .sort((a, b) => Number(a.split(".").at(-2)) - Number(b.split(".").at(-2)))
+        .map((x) => readFileSync(join(dir, x), "utf8"));
+      expect(fresh.parts.map((p) => p.text)).toEqual(expected);
+      for (const p of fresh.parts) expect(rewriteSql(p.text, f, { split: true }).parts.map((x) => x.text)).toEqual([p.text]);
+    });
+  }
 });

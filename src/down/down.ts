@@ -8,14 +8,16 @@
  * guards transform), and the file the same transaction marker. Pure: text in, text out.
  */
 import { applyEdits } from "../engine.js";
-import { buildContext, NON_TX_HEADER } from "../rewrite-sql.js";
+import { buildContext } from "../rewrite-sql.js";
 import { parsePlpgsqlBlock, parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
+import { notNullHelperName } from "../sql/phase-sql.js";
 import { listKey, listSql, nameList, quoteIdent, quoteLiteral, relKey, relSql, type RangeVar } from "../sql/names.js";
 import { guards } from "../../transforms/guards.js";
 import {
   addConstraintSql,
   columnSql,
   columnType,
+  constraintIndexSql,
   createTableSql,
   enumSql,
   findIndex,
@@ -31,6 +33,7 @@ import {
 
 export const IRREVERSIBLE = "IRREVERSIBLE";
 const BREAKPOINT = "--> statement-breakpoint";
+const NON_TX_HEADER = "-- drizzle-guard: transaction=off\n-- Runs without a transaction, like the file it undoes: each statement on its own.\n";
 
 export const downFile = (tag: string) => `${tag}.down.sql`;
 
@@ -98,6 +101,10 @@ export function lossless(fromText: string, toText: string): boolean {
 }
 
 interface Ctx {
+  /** Columns the file adds (`schema.table.column`). */
+  addedColumns: Set<string>;
+  /** The file runs without a transaction: indexes are created and dropped CONCURRENTLY. */
+  concurrent: boolean;
   /** The snapshot before the migration: where what a statement dropped or changed is found. */
   prev: Snapshot | undefined;
   /** The snapshot after this file: the definition of a constraint it validates. */
@@ -110,6 +117,12 @@ function tableOf(ctx: Ctx, rel: RangeVar): Record<string, any> | undefined {
 
 function columnOf(ctx: Ctx, rel: RangeVar, name: string): Record<string, any> | undefined {
   return tableOf(ctx, rel)?.columns?.[name];
+}
+
+/** The column whose NOT NULL helper constraint (src/sql/phase-sql.ts) has this name, if any. */
+function notNullHelperColumn(ctx: Ctx, rel: RangeVar, name: string): string | undefined {
+  const columns = new Set([...Object.keys(tableOf(ctx, rel)?.columns ?? {}), ...Object.keys(findTable(ctx.next, relKey(rel))?.columns ?? {})]);
+  return [...columns].find((c) => notNullHelperName(rel.relname, c) === name);
 }
 
 /** Subcommands whose inverse needs the table as it was before. */
@@ -126,6 +139,11 @@ function invertAlterTable(s: Statement, ctx: Ctx): Step[] {
     const cmd = c.AlterTableCmd;
     const col = cmd.name ? quoteIdent(cmd.name) : "";
     const old = cmd.name ? columnOf(ctx, rel, cmd.name) : undefined;
+    if (cmd.name && cmd.subtype !== "AT_DropColumn" && ctx.addedColumns.has(`${relKey(rel)}.${cmd.name}`)) {
+      // Dropping the column (later in the down file) undoes this too, and a second run finds no column.
+      steps.push(nothing(`column ${relKey(rel)}.${cmd.name} is added by this file`));
+      continue;
+    }
     if (ctx.prev && !table && SNAPSHOT_CMDS.has(cmd.subtype)) {
       steps.push(nothing(`table ${relKey(rel)} is not in the snapshot before this migration (created by it)`));
       continue;
@@ -145,12 +163,26 @@ function invertAlterTable(s: Statement, ctx: Ctx): Step[] {
         const k = cmd.def?.Constraint;
         // An unnamed primary key gets PostgreSQL's name <table>_pkey.
         const name = k?.conname ?? (k?.contype === "CONSTR_PRIMARY" ? `${rel.relname}_pkey` : undefined);
-        steps.push(name ? step(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(name)}`) : cannot("ADD CONSTRAINT without a name"));
+        if (!name) {
+          steps.push(cannot("ADD CONSTRAINT without a name"));
+          break;
+        }
+        const drop = `ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(name)}`;
+        if (!k.indexname) {
+          steps.push(step(drop));
+          break;
+        }
+        // USING INDEX: dropping the constraint drops the index it took over; the index comes back alone.
+        const index = [findTable(ctx.next, relKey(rel)), table].map((x) => x && constraintIndexSql(x, name, k.indexname, ctx.concurrent)).find(Boolean);
+        steps.push(index ? step([drop, index]) : irreversible(`index ${k.indexname} is dropped with constraint ${name}, and its definition is not in the snapshot`, drop));
         break;
       }
       case "AT_DropConstraint": {
         const add = table && addConstraintSql(table, cmd.name);
+        const helper = notNullHelperColumn(ctx, rel, cmd.name);
         if (add) steps.push(step(add));
+        // drizzle-guard's own NOT NULL helper (in no snapshot): back as it was before the contract file dropped it.
+        else if (helper) steps.push(step(`ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(cmd.name)} CHECK (${quoteIdent(helper)} IS NOT NULL)`));
         else if (ctx.prev && (table || !findTable(ctx.prev, relKey(rel))))
           steps.push(nothing(`constraint ${cmd.name} is not in the snapshot before this migration (a helper constraint)`));
         else steps.push(cannot(`DROP CONSTRAINT ${cmd.name} (no snapshot before this migration)`));
@@ -434,7 +466,16 @@ export function guarded(text: string, file: string): { text: string; parsed: Par
  */
 export function deriveDown(upText: string, upFile: string, before: Snapshot | undefined, after?: Snapshot): DownFile {
   const parsed = parseSql(upText, upFile);
-  const ctx: Ctx = { prev: before, next: after };
+  const addedColumns = new Set(
+    parsed.statements
+      .filter((s) => s.kind === "AlterTableStmt")
+      .flatMap((s) =>
+        (s.node.cmds ?? [])
+          .filter((c: any) => c.AlterTableCmd.subtype === "AT_AddColumn")
+          .map((c: any) => `${relKey(s.node.relation)}.${c.AlterTableCmd.def?.ColumnDef?.colname}`),
+      ),
+  );
+  const ctx: Ctx = { prev: before, next: after, concurrent: parsed.nonTransactional, addedColumns };
   const sets = parsed.statements.filter((s, i) => i < 2 && isTimeoutSet(s));
   const body = parsed.statements.filter((s) => !sets.includes(s));
   const steps = [...sets.map((s) => step(s.text)), ...[...body].reverse().flatMap((s) => invert(s, ctx, upFile))];

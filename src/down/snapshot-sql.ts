@@ -76,6 +76,22 @@ export function addConstraintSql(t: Record<string, any>, name: string): string |
   return clause && `ALTER TABLE ${tableSql(t)} ADD ${clause}`;
 }
 
+/** CREATE UNIQUE INDEX for the index behind a UNIQUE or PRIMARY KEY constraint of the snapshot. */
+export function constraintIndexSql(t: Record<string, any>, constraint: string, index: string, concurrently: boolean): string | undefined {
+  const cols = Object.values<any>(t.columns ?? {});
+  const u = t.uniqueConstraints?.[constraint];
+  const columns: string[] | undefined =
+    u?.columns ??
+    t.compositePrimaryKeys?.[constraint]?.columns ??
+    (constraint === `${t.name}_pkey` ? cols.filter((c) => c.primaryKey).map((c) => c.name) : undefined) ??
+    cols.filter((c) => c.isUnique && c.uniqueName === constraint).map((c) => c.name);
+  if (!columns?.length) return undefined;
+  return (
+    `CREATE UNIQUE INDEX${concurrently ? " CONCURRENTLY" : ""} ${quoteIdent(index)} ON ${tableSql(t)} USING btree (${columnsList(columns)})` +
+    (u?.nullsNotDistinct ? " NULLS NOT DISTINCT" : "")
+  );
+}
+
 export function indexSql(t: Record<string, any>, idx: Record<string, any>, concurrently: boolean): string {
   const cols = (idx.columns ?? [])
     .map(

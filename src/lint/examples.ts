@@ -62,6 +62,7 @@ export const EXAMPLES: Record<string, string> = {
   "ban-mixed-ddl-and-data": `ALTER TABLE "orders" ADD COLUMN "note" text;\nUPDATE "orders" SET "note" = '' WHERE "note" IS NULL;`,
   "ban-rename-column": `ALTER TABLE "users" RENAME COLUMN "name" TO "full_name";`,
   "ban-rename-table": `ALTER TABLE "users" RENAME TO "customers";`,
+  "ban-table-rewrite": `-- drizzle-guard: table-rewrite "accounts"."score" integer -> bigint\nALTER TABLE "accounts" ALTER COLUMN "score" SET DATA TYPE bigint;`,
   "ban-transaction-control": `BEGIN;\nCREATE TABLE "t" ("a" int);\nCOMMIT;`,
   "ban-truncate": `TRUNCATE "audit_log";`,
   "ban-update-without-where": `UPDATE "orders" SET "note" = '';`,

@@ -3,7 +3,8 @@
  * (`-- drizzle-guard: approve <rule-id> <reason>`, a reason is required) or in drizzle-guard.config
  * (`approve: [{ rule, target?, reason }]`). One rule per entry, one registry.
  */
-import type { ParsedSql, Statement } from "../sql/parse.js";
+import { directivesAbove, type ParsedSql, type Statement } from "../sql/parse.js";
+import { doBlockStatements } from "./rules.js";
 import { listKey, nameList, relKey } from "../sql/names.js";
 
 export interface ConfigApproval {
@@ -30,6 +31,17 @@ const dropOf = (type: string) => (s: Statement) =>
   s.kind === "DropStmt" && s.node.removeType === type
     ? (s.node.objects ?? []).map((o: any) => (o.List ? listKey(nameList(o.List.items)) : (o.String?.sval ?? ""))).join(", ")
     : undefined;
+
+/** `schema.table.column` of the (first) column type change in a statement or in the DO block guarding it. */
+function typeChangeTarget(s: Statement): string {
+  const units = s.kind === "DoStmt" ? doBlockStatements(s).flatMap((p) => p.statements) : [s];
+  for (const u of units) {
+    if (u.kind !== "AlterTableStmt") continue;
+    const cmd = (u.node.cmds ?? []).map((c: any) => c.AlterTableCmd).find((c: any) => c?.subtype === "AT_AlterColumnType");
+    if (cmd) return `${relKey(u.node.relation)}.${cmd.name}`;
+  }
+  return "type change";
+}
 
 export const FORBIDDEN: readonly ForbiddenRule[] = [
   {
@@ -63,6 +75,11 @@ export const FORBIDDEN: readonly ForbiddenRule[] = [
     match: (s) => (s.kind === "RenameStmt" && s.node.renameType === "OBJECT_TABLE" ? relKey(s.node.relation) : undefined),
   },
   {
+    id: "ban-table-rewrite",
+    description: "a column type change that rewrites the whole table under ACCESS EXCLUSIVE (drizzle-guard wrote the expand/contract plan above it)",
+    match: (s, f) => (directivesAbove(f, s, "table-rewrite").length ? typeChangeTarget(s) : undefined),
+  },
+  {
     id: "ban-transaction-control",
     description: "BEGIN/COMMIT/ROLLBACK inside a migration file breaks the runner's transaction handling",
     match: (s) => (s.kind === "TransactionStmt" ? String(s.node.kind ?? "").replace("TRANS_STMT_", "") : undefined),
@@ -83,15 +100,27 @@ export interface ForbiddenFinding {
   approval?: string;
 }
 
-/** Approve directives between the previous statement and this one (i.e. directly above it). */
+/** Approve directives directly above the statement. */
 function approvalsAbove(f: ParsedSql, s: Statement): Array<{ rule: string; reason: string }> {
-  const prevEnd = s.index > 0 ? f.statements[s.index - 1].end : -1;
-  return f.directives
-    .filter((d) => d.name === "approve" && d.token.start > prevEnd && d.token.end <= s.start)
-    .map((d) => {
-      const [rule, ...reason] = d.args.split(/\s+/);
-      return { rule: rule ?? "", reason: reason.join(" ").trim() };
-    });
+  return directivesAbove(f, s, "approve").map((d) => {
+    const [rule, ...reason] = d.args.split(/\s+/);
+    // A placeholder (`<reason>`, `<why>`) copied from a hint is not a reason.
+    const text = reason.join(" ").trim();
+    return { rule: rule ?? "", reason: /^<[^>]*>$/.test(text) ? "" : text };
+  });
+}
+
+/** A rule's target for a statement, looking inside drizzle-guard's DO guards at the statement they guard. */
+function matchStatement(rule: ForbiddenRule, s: Statement, f: ParsedSql): string | undefined {
+  const own = rule.match(s, f);
+  if (own !== undefined || s.kind !== "DoStmt") return own;
+  for (const inner of doBlockStatements(s)) {
+    for (const x of inner.statements) {
+      const target = rule.match(x, inner);
+      if (target !== undefined) return target;
+    }
+  }
+  return undefined;
 }
 
 export function findForbidden(
@@ -103,7 +132,7 @@ export function findForbidden(
   for (const s of f.statements) {
     for (const rule of FORBIDDEN) {
       if (levels[rule.id] === "off") continue;
-      const target = rule.match(s, f);
+      const target = matchStatement(rule, s, f);
       if (target === undefined) continue;
       const finding: ForbiddenFinding = { rule: rule.id, description: rule.description, statement: s.index, target, line: s.line, column: s.column, approved: false };
       const inline = approvalsAbove(f, s).find((a) => a.rule === rule.id);

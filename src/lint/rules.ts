@@ -4,6 +4,7 @@
  * rules (`RULES`), looked up by `classify()`. Statements inside drizzle-guard's own DO blocks are
  * analysed as the statement they guard.
  */
+import { hasVolatileCall } from "../sql/volatile.js";
 import { parsePlpgsqlBlock, parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
 import { relKey } from "../sql/names.js";
 
@@ -123,21 +124,6 @@ export const RULES: Record<string, Rule> = Object.fromEntries(
   ].map((x) => [x.id, x]),
 );
 
-const VOLATILE = new Set(["random", "gen_random_uuid", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval", "txid_current", "uuid_generate_v1", "uuidv7", "uuidv4", "random_normal"]);
-
-function hasVolatileCall(node: unknown): boolean {
-  let found = false;
-  const walk = (x: any): void => {
-    if (found || !x || typeof x !== "object") return;
-    if (x.FuncCall) {
-      const names: string[] = (x.FuncCall.funcname ?? []).map((n: any) => n.String?.sval);
-      if (VOLATILE.has(names[names.length - 1])) found = true;
-    }
-    for (const v of Object.values(x)) walk(v);
-  };
-  walk(node);
-  return found;
-}
 
 function columnConstraints(def: any): string[] {
   return (def?.ColumnDef?.constraints ?? def?.constraints ?? []).map((c: any) => c.Constraint?.contype);

@@ -213,6 +213,12 @@ function isBlank(text: string): boolean {
 }
 
 /** The UTF-16 offset of the `n`th code point of `text`. */
+/** Directives named `name` between the previous statement and this one (i.e. directly above it). */
+export function directivesAbove(f: ParsedSql, s: Statement, name: string): Directive[] {
+  const prevEnd = s.index > 0 ? f.statements[s.index - 1].end : -1;
+  return f.directives.filter((d) => d.name === name && d.token.start > prevEnd && d.token.end <= s.start);
+}
+
 export function codePointToUtf16(text: string, n: number): number {
   let i = 0;
   for (let k = 0; k < n && i < text.length; k++) {

@@ -37,19 +37,21 @@ export function notNullHelperName(table: string, column: string): string {
   return derivedName(`${table}_${column}`, "_dg_not_null");
 }
 
-/** The three steps of the NOT NULL path: a NOT VALID check now, validation, then SET NOT NULL and cleanup. */
-export function notNullPath(rel: RangeVar, column: string): { expand: string; validate: string[]; contract: string } {
+/**
+ * The NOT NULL path, for the validate file (which runs without a transaction, one statement per
+ * round trip, so no lock outlives its statement): a `CHECK (col IS NOT NULL) NOT VALID` helper
+ * (brief ACCESS EXCLUSIVE), `VALIDATE` (SHARE UPDATE EXCLUSIVE: reads and writes go on), then
+ * `SET NOT NULL`, which PostgreSQL 12+ proves from the validated check without a scan. The helper
+ * goes in the contract file. (Added earlier, the helper would make every UPDATE of a row still NULL
+ * fail, the backfill's own included.)
+ */
+export function notNullPath(rel: RangeVar, column: string): { check: string; validate: string; setNotNull: string; contract: string } {
   const name = notNullHelperName(rel.relname, column);
   const table = relSql(rel);
   return {
-    expand: doIf(
-      constraintMissing(rel, name),
-      `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(name)} CHECK (${quoteIdent(column)} IS NOT NULL) NOT VALID`,
-    ),
-    validate: [
-      `ALTER TABLE ${table} VALIDATE CONSTRAINT ${quoteIdent(name)};`,
-      `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} SET NOT NULL;`,
-    ],
+    check: doIf(constraintMissing(rel, name), `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(name)} CHECK (${quoteIdent(column)} IS NOT NULL) NOT VALID`),
+    validate: `ALTER TABLE ${table} VALIDATE CONSTRAINT ${quoteIdent(name)};`,
+    setNotNull: `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} SET NOT NULL;`,
     contract: `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(name)};`,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Runs every fixture of a transform (after jscodeshift's defineTest / ESLint's RuleTester):
  * <case>.input.sql -> <case>.output.sql exactly; the output re-parses (DO bodies as PL/pgSQL);
- * a second run changes nothing; <case>.unchanged.sql gets no edits.
+ * a second run changes nothing; <case>.unchanged.sql gets no edits. A phase transform's plan
+ * (statements added to or moved between phase files) is compared with <case>.plan.txt.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,22 +10,37 @@ import { expect, it } from "vitest";
 import { applyEdits } from "../../src/engine.js";
 import { parsePlpgsqlBlock, parseSql } from "../../src/sql/parse.js";
 import { buildContext } from "../../src/rewrite-sql.js";
-import type { StatementTransform } from "../../src/transform.js";
+import type { StatementTransform, TransformResult } from "../../src/transform.js";
 
 export const FIXTURES = join(import.meta.dirname, "..", "..", "fixtures");
 
 /**
  * The context a fixture runs in: a migration generated now (phase transforms apply), unless the
- * case name contains `.existing.`; `<case>.snapshot.json` is drizzle-kit's snapshot after it.
+ * case name contains `.existing.`; `<case>.snapshot.json` is drizzle-kit's snapshot after it and
+ * `<case>.previous-snapshot.json` the one before.
  */
 export function fixtureContext(input: string, file: string, dir?: string) {
-  const name = file.replace(/\.(input|unchanged|output)\.sql$/, "");
-  const snapshotPath = dir ? join(dir, `${name.replace(/\.existing$/, "")}.snapshot.json`) : "";
+  const name = file.replace(/\.(input|unchanged|output)\.sql$/, "").replace(/\.existing$/, "");
+  const json = (suffix: string) => {
+    const path = dir ? join(dir, `${name}.${suffix}`) : "";
+    return path && existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
+  };
   return {
     ...buildContext(parseSql(input, file)),
     newMigration: !file.includes(".existing."),
-    snapshot: snapshotPath && existsSync(snapshotPath) ? JSON.parse(readFileSync(snapshotPath, "utf8")) : undefined,
+    snapshot: json("snapshot.json"),
+    previousSnapshot: json("previous-snapshot.json"),
   };
+}
+
+/** What a transform plans beyond its edits, one line per item, for `<case>.plan.txt`. */
+export function describePlan(r: TransformResult): string {
+  const lines: string[] = [];
+  for (const i of r.nonTransactional ?? []) lines.push(`non-transactional: statement ${i}`);
+  for (const i of r.replaced ?? []) lines.push(`replaced: statement ${i}`);
+  for (const m of r.moved ?? []) lines.push(`moved: statement ${m.statement} -> ${m.phase}${m.order === undefined ? "" : ` @ ${m.order}`}`);
+  for (const a of r.added ?? []) lines.push(`added: ${a.phase}${a.order === undefined ? "" : ` @ ${a.order}`}\n${a.text}`);
+  return lines.map((l) => l + "\n").join("");
 }
 
 export function runTransform(t: StatementTransform, input: string, file = "input.sql", dir?: string): string {
@@ -58,7 +74,11 @@ export function defineFixtureTests(t: StatementTransform): void {
       const expected = readFileSync(join(dir, `${name}.output.sql`), "utf8");
       const output = runTransform(t, input, f, dir);
       expect(output).toBe(expected);
-      expect(output).not.toBe(input);
+      const planFile = join(dir, `${name}.plan.txt`);
+      const plan = describePlan(t.apply(fixtureContext(input, f, dir)));
+      expect(plan).toBe(existsSync(planFile) ? readFileSync(planFile, "utf8") : "");
+      // A positive case changes the text, or plans something (a move-only transform edits nothing).
+      expect(output !== input || plan !== "").toBe(true);
       assertParses(output, `${name}.output.sql`);
       expect(runTransform(t, output, `${name}.output.sql`, dir)).toBe(output);
     });
@@ -68,6 +88,8 @@ export function defineFixtureTests(t: StatementTransform): void {
       const input = readFileSync(join(dir, f), "utf8");
       const r = t.apply(fixtureContext(input, f, dir));
       expect(r.edits).toEqual([]);
+      // Statements already in their final form may still be marked non-transactional.
+      expect(describePlan({ ...r, nonTransactional: [] })).toBe("");
     });
   }
 }

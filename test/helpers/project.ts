@@ -8,9 +8,10 @@ export const ROOT = join(import.meta.dirname, "..", "..");
 export const BIN = join(ROOT, "bin", "drizzle-guard.js");
 export const DRIZZLE_KIT = join(ROOT, "node_modules", "drizzle-kit", "bin.cjs");
 
-export function makeProject(example = "shop"): string {
+/** A throwaway copy of examples/<name> (default: the shop example), with node_modules linked. */
+export function makeProject(name = "shop"): string {
   const dir = mkdtempSync(join(tmpdir(), "dg-project-"));
-  cpSync(join(ROOT, "examples", example), dir, { recursive: true });
+  cpSync(join(ROOT, "examples", name), dir, { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   return dir;
 }

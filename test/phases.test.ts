@@ -1,0 +1,241 @@
+/**
+ * Phased expand/contract on examples/phases: v1 creates the tables (they then get rows); v2 makes
+ * an existing column NOT NULL, adds a UNIQUE constraint, a PRIMARY KEY, a foreign key, a NOT NULL
+ * column with a volatile default and a plain one, changes an index in place, adds an enum value and
+ * widens a varchar; v3 changes integer to bigint (approved), varchar to text and drops a column.
+ * Each version goes through `drizzle-guard generate`; the phase files are applied with rows in the
+ * tables, and the catalog must equal `drizzle-kit push` of the final schema into an empty database.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { diffCatalogs, readCatalog, type Catalog } from "../src/catalog/catalog.js";
+import { connectPg, openPglite, type Driver } from "../src/runner/driver.js";
+import { migrate } from "../src/runner/migrate.js";
+import { readFolder } from "../src/folder/folder.js";
+import { applyFile } from "./helpers/apply.js";
+import { createTestDb, PG_URL } from "./helpers/pg.js";
+import { DRIZZLE_KIT, makeProject, ROOT, run, useSchema } from "./helpers/project.js";
+import { PHASE_RULES, squawk } from "./helpers/squawk.js";
+import phasesConfig from "../examples/phases/drizzle-guard.config.js";
+
+const VERSIONS = ["v1", "v2", "v3"];
+const approvals = phasesConfig.approve;
+
+let dir: string;
+let out: string;
+/** The folder as it was after v1 only (what production had before the change). */
+let outV1: string;
+const generated: string[][] = [];
+
+beforeAll(() => {
+  dir = makeProject("phases");
+  out = join(dir, "drizzle");
+  outV1 = join(mkdtempSync(join(tmpdir(), "dg-phases-v1-")), "drizzle");
+  for (const v of VERSIONS) {
+    useSchema(dir, v);
+    const before = new Set(existsSync(out) ? readdirSync(out) : []);
+    const r = run(dir, ["generate", "--name", v]);
+    if (r.status !== 0) throw new Error(`generate ${v} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    generated.push(readdirSync(out).filter((f) => f.endsWith(".sql") && !before.has(f)).sort());
+    if (v === "v1") cpSync(out, outV1, { recursive: true });
+  }
+}, 300_000);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(join(outV1, ".."), { recursive: true, force: true });
+});
+
+const read = (f: string) => readFileSync(join(out, f), "utf8");
+const strip = (files: string[]) => files.map((f) => f.replace(/^\d{14}_/, ""));
+
+describe("drizzle-guard generate splits unsafe changes into phase files", () => {
+  it("v1 (new tables) stays one file; v2 gets expand, concurrent, backfill, validate, contract; v3 expand and contract", () => {
+    expect(strip(generated[0])).toEqual(["v1.sql"]);
+    expect(strip(generated[1])).toEqual(["v2.sql", "v2_concurrent.sql", "v2_backfill.sql", "v2_validate.sql", "v2_contract.sql"]);
+    expect(strip(generated[2])).toEqual(["v3.sql", "v3_contract.sql"]);
+    // Journal order is the phase order.
+    const tags = readFolder(out).journal.entries.map((e) => e.tag.replace(/^\d{14}_/, ""));
+    expect(tags).toEqual(["v1", "v2", "v2_concurrent", "v2_backfill", "v2_validate", "v2_contract", "v3", "v3_contract"]);
+  });
+
+  it("each phase file says its phase, and the non-transactional ones are marked", () => {
+    const byName = (name: string) => read([...generated[1], ...generated[2]].find((f) => f.endsWith(`_${name}.sql`))!);
+    expect(byName("v2").startsWith("-- drizzle-guard: phase=expand\n")).toBe(true);
+    expect(byName("v2_concurrent").startsWith("-- drizzle-guard: transaction=off\n")).toBe(true);
+    expect(byName("v2_backfill").startsWith("-- drizzle-guard: transaction=off\n-- drizzle-guard: phase=backfill\n")).toBe(true);
+    expect(byName("v2_validate").startsWith("-- drizzle-guard: transaction=off\n-- drizzle-guard: phase=validate\n")).toBe(true);
+    expect(byName("v2_contract").startsWith("-- drizzle-guard: phase=contract\n")).toBe(true);
+  });
+
+  it("places each statement where the issue asks", () => {
+    const f = (name: string) => read(generated[1].find((x) => x.endsWith(`_${name}.sql`))!);
+    // SET NOT NULL: in the validate file (no transaction), after a NOT VALID check and its VALIDATE;
+    // the helper is dropped in the contract file.
+    expect(f("v2")).not.toContain(`"email" SET NOT NULL`);
+    expect(f("v2_validate")).toContain(
+      `ALTER TABLE "accounts" ADD CONSTRAINT "accounts_email_dg_not_null" CHECK ("email" IS NOT NULL) NOT VALID;\nEND IF;\nEND $$;--> statement-breakpoint\n` +
+        `ALTER TABLE "accounts" VALIDATE CONSTRAINT "accounts_email_dg_not_null";--> statement-breakpoint\n` +
+        `ALTER TABLE "accounts" ALTER COLUMN "email" SET NOT NULL;`,
+    );
+    expect(f("v2_contract")).toContain(`ALTER TABLE "accounts" DROP CONSTRAINT IF EXISTS "accounts_email_dg_not_null";`);
+    // UNIQUE / PRIMARY KEY: unique index built concurrently, attached with USING INDEX.
+    expect(f("v2_concurrent")).toContain(`CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "accounts_code_unique" ON "accounts" USING btree ("code");`);
+    expect(f("v2_concurrent")).toContain(`CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "sessions_pkey" ON "sessions" USING btree ("id");`);
+    expect(f("v2_validate")).toContain(`ALTER TABLE "accounts" ADD CONSTRAINT "accounts_code_unique" UNIQUE USING INDEX "accounts_code_unique";`);
+    expect(f("v2_validate")).toContain(`ALTER TABLE "sessions" ADD CONSTRAINT "sessions_pkey" PRIMARY KEY USING INDEX "sessions_pkey";`);
+    // Volatile default: bare column + default now, batched backfill (config: 500 rows), NOT NULL path.
+    expect(f("v2")).toContain(`ALTER TABLE "accounts" ADD COLUMN IF NOT EXISTS "public_id" uuid;--> statement-breakpoint\nALTER TABLE "accounts" ALTER COLUMN "public_id" SET DEFAULT gen_random_uuid();`);
+    expect(f("v2_backfill")).toContain(`UPDATE "accounts" SET "public_id" = gen_random_uuid() WHERE "id" >= batch_start AND "id" <= batch_end AND "public_id" IS NULL;`);
+    expect(f("v2_backfill")).toContain("LIMIT 500");
+    expect(f("v2_backfill")).not.toMatch(/ALTER|CREATE|DROP/);
+    // A constant default is left alone (PostgreSQL 11+ adds it without a rewrite).
+    expect(f("v2")).toContain(`ALTER TABLE "accounts" ADD COLUMN IF NOT EXISTS "tier" integer DEFAULT 1 NOT NULL;`);
+    // The index changed in place: new one first, old one dropped, new one renamed.
+    const c = f("v2_concurrent");
+    const build = c.indexOf(`CREATE INDEX CONCURRENTLY IF NOT EXISTS "accounts_name_idx_dg_new" ON "accounts" USING btree ("name","id");`);
+    const drop = c.indexOf(`DROP INDEX CONCURRENTLY IF EXISTS "accounts_name_idx";`);
+    const rename = c.indexOf(`ALTER INDEX "accounts_name_idx_dg_new" RENAME TO "accounts_name_idx";`);
+    expect(build).toBeGreaterThan(0);
+    expect(drop).toBeGreaterThan(build);
+    expect(rename).toBeGreaterThan(drop);
+    // Enum value: its own non-transactional file, IF NOT EXISTS, explicit position.
+    expect(c).toContain(`ALTER TYPE "public"."status" ADD VALUE IF NOT EXISTS 'suspended' BEFORE 'closed';`);
+    // v3: the drop goes to the contract file; the rewriting type change carries its template.
+    const v3 = read(generated[2][0]);
+    expect(read(generated[2][1])).toContain(`ALTER TABLE "accounts" DROP COLUMN IF EXISTS "legacy";`);
+    expect(v3).toContain(`-- drizzle-guard: table-rewrite "accounts"."score" integer -> bigint\n`);
+    expect(v3).toContain(`--   1. expand:   ALTER TABLE "accounts" ADD COLUMN "score_new" bigint;`);
+    // varchar -> text needs no rewrite: no template.
+    expect(v3.match(/^-- drizzle-guard: table-rewrite/gm)).toHaveLength(1);
+  });
+
+  it("the rewriting type change is BLOCKED until approved; approved in the config it passes", () => {
+    const bare = mkdtempSync(join(tmpdir(), "dg-phases-lint-"));
+    try {
+      const file = join(out, generated[2][0]);
+      const blocked = run(bare, ["lint", file]);
+      expect(blocked.status).toBe(1);
+      expect(blocked.stdout).toContain("ban-table-rewrite (public.accounts.score)");
+      expect(blocked.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: BLOCKED (ban-table-rewrite)");
+      const approved = run(dir, ["lint", join("drizzle", generated[2][0])]);
+      expect(approved.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: PASS");
+      expect(approved.status).toBe(0);
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
+  it("squawk reports none of the issue's rules on the rewritten files, and does on drizzle-kit's own output", () => {
+    const judge = (file: string, inTransaction: boolean) => squawk(file, inTransaction).filter((v) => PHASE_RULES.includes(v.rule_name));
+    const findings = readdirSync(out)
+      .filter((f) => f.endsWith(".sql"))
+      .flatMap((f) => judge(join(out, f), !read(f).startsWith("-- drizzle-guard: transaction=off")).map((v) => `${f}:${v.line} ${v.rule_name}`));
+    expect(findings).toEqual([]);
+    const raw = new Set(judge(join(ROOT, "fixtures", "_pipeline", "phases-v2.input.sql"), true).map((v) => v.rule_name));
+    for (const rule of ["adding-not-nullable-field", "disallowed-unique-constraint", "adding-field-with-default", "adding-foreign-key-constraint", "require-lock-timeout"]) {
+      expect(raw.has(rule), rule).toBe(true);
+    }
+  });
+
+  it("every file applies twice in a row (PGlite)", async () => {
+    const db = await openPglite();
+    try {
+      for (const e of readFolder(out).journal.entries) {
+        const text = read(`${e.tag}.sql`);
+        await applyFile(db, text, `${e.tag}.sql`);
+        await applyFile(db, text, `${e.tag}.sql`);
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+/** v1, rows (some emails NULL), then everything else, with a failure half-way that a rerun finishes. */
+async function phasedWithRows(driver: Driver): Promise<void> {
+  expect((await migrate({ driver, out: outV1 })).applied).toHaveLength(1);
+  await driver.query(
+    `insert into accounts (email, name, code) select case when i > 2000 and i % 10 = 0 then null else 'a' || i || '@example.com' end, 'n' || i, 'c' || i from generate_series(1, 3000) i`,
+  );
+  await driver.query(`insert into sessions (id, account_id, token) select i, i, 't' || i from generate_series(1, 2000) i`);
+  // Rows whose email is NULL make VALIDATE fail: the phases before it stay applied (the backfill
+  // finished), and so does the helper check added just before (the file has no transaction).
+  await expect(migrate({ driver, out, approvals })).rejects.toThrow(/accounts_email_dg_not_null/);
+  const tags = (await driver.query(`select count(*)::int as n from drizzle.__drizzle_migrations`)).rows[0].n;
+  expect(tags).toBe(4); // v1, v2, v2_concurrent, v2_backfill
+  const filled = (await driver.query(`select count(*)::int as n from accounts where public_id is not null`)).rows[0].n;
+  expect(filled).toBe(3000);
+  // Fix the data, run again: only what is left runs.
+  await driver.query(`update accounts set email = 'fixed-' || id || '@example.com' where email is null`);
+  const r = await migrate({ driver, out, approvals });
+  expect(r.applied.map((t) => t.replace(/^\d{14}_/, ""))).toEqual(["v2_validate", "v2_contract", "v3", "v3_contract"]);
+  const rows = (await driver.query(`select count(*)::int as n, count(distinct public_id)::int as ids, count(*) filter (where email is null)::int as nulls from accounts`)).rows[0];
+  expect(rows).toEqual({ n: 3000, ids: 3000, nulls: 0 });
+}
+
+function expectNoLeftovers(c: Catalog): void {
+  expect(Object.keys(c.constraints).filter((k) => k.includes("_dg_"))).toEqual([]);
+  expect(Object.keys(c.indexes).filter((k) => k.includes("_dg_"))).toEqual([]);
+  expect(Object.entries(c.indexes).filter(([, i]) => !i.valid)).toEqual([]);
+}
+
+function push(args: string[]): void {
+  useSchema(dir, "v3");
+  const r = spawnSync(process.execPath, [DRIZZLE_KIT, "push", "--force", ...args], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (r.status !== 0) throw new Error(`drizzle-kit push failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+describe("phased files applied with rows equal drizzle-kit push of the final schema", () => {
+  it("PGlite", async () => {
+    const db = await openPglite();
+    const pglite = join(dir, ".pglite");
+    try {
+      await phasedWithRows(db);
+      rmSync(pglite, { recursive: true, force: true });
+      push([]);
+      const pushed = await openPglite(pglite);
+      try {
+        const [mine, theirs] = [await readCatalog(db), await readCatalog(pushed)];
+        expectNoLeftovers(mine);
+        expect(diffCatalogs(theirs, mine)).toEqual([]);
+        expect(Object.keys(mine.tables).sort()).toEqual(["public.accounts", "public.sessions"]);
+      } finally {
+        await pushed.close();
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
+  it.skipIf(!PG_URL)("PostgreSQL 15", async () => {
+    const [a, b] = [await createTestDb("phases"), await createTestDb("push")];
+    const [da, db] = [await connectPg(a.url), await connectPg(b.url)];
+    try {
+      await phasedWithRows(da);
+      push(["--dialect", "postgresql", "--schema", "./schema.ts", "--url", b.url]);
+      const [mine, theirs] = [await readCatalog(da), await readCatalog(db)];
+      expectNoLeftovers(mine);
+      expect(diffCatalogs(theirs, mine)).toEqual([]);
+      expect(mine.constraints["public.sessions.sessions_account_id_accounts_id_fk"].validated).toBe(true);
+    } finally {
+      await da.close();
+      await db.close();
+      await a.drop();
+      await b.drop();
+    }
+  });
+
+  it("migrate --phase expand stops before the first contract file", async () => {
+    const db = await openPglite();
+    try {
+      const r = await migrate({ driver: db, out, approvals, phase: "expand" });
+      expect(r.applied.map((t) => t.replace(/^\d{14}_/, ""))).toEqual(["v1", "v2", "v2_concurrent", "v2_backfill", "v2_validate"]);
+    } finally {
+      await db.close();
+    }
+  });
+});
