@@ -126,7 +126,7 @@ const PHASE_HEADER: Record<Phase, string> = {
     "-- drizzle-guard: phase=backfill\n" +
     "-- Backfill: data only, no schema change. Rows are updated in batches, each batch its own transaction,\n" +
     "-- so no lock is held for long; rows already set are skipped, so it can be stopped and run again.\n" +
-    "-- The application must already write the new column (the expand file set its default) before this runs.\n",
+    "-- The application must already write the new column (or the expand file gave it a default) before this runs.\n",
   validate:
     "-- drizzle-guard: transaction=off\n" +
     "-- drizzle-guard: phase=validate\n" +

@@ -15,6 +15,8 @@ import { diffCatalogs, readCatalog, type Catalog } from "../src/catalog/catalog.
 import { connectPg, openPglite, type Driver } from "../src/runner/driver.js";
 import { migrate } from "../src/runner/migrate.js";
 import { readFolder } from "../src/folder/folder.js";
+import { findForbidden } from "../src/lint/forbidden.js";
+import { parseSql } from "../src/sql/parse.js";
 import { applyFile } from "./helpers/apply.js";
 import { createTestDb, PG_URL } from "./helpers/pg.js";
 import { DRIZZLE_KIT, makeProject, ROOT, run, useSchema } from "./helpers/project.js";
@@ -237,5 +239,22 @@ describe("phased files applied with rows equal drizzle-kit push of the final sch
     } finally {
       await db.close();
     }
+  });
+});
+
+describe("a NOT NULL column without a default (fixtures/_pipeline/required)", () => {
+  const backfill = readFileSync(join(ROOT, "fixtures", "_pipeline", "required.new.2.sql"), "utf8");
+  const blocked = (text: string) => findForbidden(parseSql(text, "backfill.sql")).filter((f) => !f.approved).map((f) => `${f.rule} ${f.target}`);
+
+  it("gets the whole path, with a backfill that is BLOCKED until someone writes the value", () => {
+    expect(blocked(backfill)).toEqual(["ban-unfilled-backfill public.accounts.country"]);
+  });
+
+  it("passes once the value is written and the directive removed", () => {
+    const filled = backfill
+      .replace(/^-- drizzle-guard: backfill-value .*\n/m, "")
+      .replace(`SET "country" = NULL WHERE`, `SET "country" = 'unknown' WHERE`);
+    expect(filled).not.toBe(backfill);
+    expect(blocked(filled)).toEqual([]);
   });
 });

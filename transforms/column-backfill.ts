@@ -4,6 +4,10 @@
  * column is added without default and nullable (instant), the default is set for new rows, a
  * backfill file fills existing rows in batches (each batch its own transaction), and a NOT NULL
  * column then goes through the check-constraint path (validate file, helper dropped in contract).
+ * NOT NULL without any default on an existing table fails on the first row. The same path is
+ * written, but drizzle-guard cannot know the value for existing rows: the backfill file sets NULL
+ * under a `-- drizzle-guard: backfill-value` directive, which the ban-unfilled-backfill rule blocks
+ * until someone writes the value in its place and removes the directive.
  * Only for migrations generated now; a table created in the same migration is left alone.
  */
 import type { AddedStatement, Edit, Note, Statement, StatementTransform, TransformContext, TransformResult } from "../src/transform.js";
@@ -43,7 +47,7 @@ export const columnBackfill: StatementTransform = {
   kind: "statement",
   meta: {
     id: ID,
-    description: "ADD COLUMN with a volatile default: add it nullable, set the default, backfill in batches, then NOT NULL",
+    description: "ADD COLUMN with a volatile default, or NOT NULL without one: add it nullable, set the default, backfill in batches, then NOT NULL",
     docs: "docs/transforms.md#column-backfill",
   },
   apply(ctx: TransformContext): TransformResult {
@@ -60,26 +64,36 @@ export const columnBackfill: StatementTransform = {
       if (ctx.createdTables.has(relKey(rel))) continue;
       const constraints: any[] = col.constraints ?? [];
       const def = constraints.find((c) => c.Constraint?.contype === "CONSTR_DEFAULT");
-      if (!def || !hasVolatileCall(def.Constraint.raw_expr)) continue;
+      const notNull = constraints.some((c) => c.Constraint?.contype === "CONSTR_NOTNULL");
+      const volatile = !!def && hasVolatileCall(def.Constraint.raw_expr);
+      if (!volatile && !(notNull && !def)) continue;
       const others = constraints.filter((c) => !["CONSTR_DEFAULT", "CONSTR_NOTNULL", "CONSTR_NULL"].includes(c.Constraint?.contype));
       const spans = constraintSpans(ctx, s, constraints);
       if (others.length || !spans) {
-        notes.push({ statement: s.index, transform: ID, message: "column with other constraints than DEFAULT / NOT NULL; left as is (the table is rewritten)" });
+        notes.push({ statement: s.index, transform: ID, message: "column with other constraints than DEFAULT / NOT NULL; left as is" });
         continue;
       }
-      const defSpan = spans[constraints.indexOf(def)];
-      const expression = ctx.sql.text.slice(defSpan[0], defSpan[1]).replace(/^\s*DEFAULT\s+/i, "");
-      const notNull = constraints.some((c) => c.Constraint?.contype === "CONSTR_NOTNULL");
+      const table = relSql(rel);
+      const column = quoteIdent(col.colname);
+      let expression = "NULL";
+      let head = "";
+      if (def) {
+        const defSpan = spans[constraints.indexOf(def)];
+        expression = ctx.sql.text.slice(defSpan[0], defSpan[1]).replace(/^\s*DEFAULT\s+/i, "");
+        added.push({ phase: "expand", text: `ALTER TABLE ${table} ALTER COLUMN ${column} SET DEFAULT ${expression};`, order: s.index + 0.1 });
+      } else {
+        head =
+          `-- drizzle-guard: backfill-value ${relKey(rel)}.${col.colname}\n` +
+          `-- ${table}.${column} is NOT NULL without a default: write the value existing rows get in place of NULL\n` +
+          `-- in the UPDATE below, then remove the directive above (until then the migration is BLOCKED).\n`;
+      }
       // The column is added bare: drop the text of DEFAULT and NOT NULL (contiguous spans merge).
       const start = Math.min(...spans.map((x) => x[0]));
       const end = Math.max(...spans.map((x) => x[1]));
       edits.push({ start, end, text: "", by: ID });
-      const table = relSql(rel);
-      const column = quoteIdent(col.colname);
-      added.push({ phase: "expand", text: `ALTER TABLE ${table} ALTER COLUMN ${column} SET DEFAULT ${expression};`, order: s.index + 0.1 });
       const pk = primaryKeyOf(ctx.snapshot, relKey(rel));
       if (!pk) notes.push({ statement: s.index, transform: ID, message: "no one-column primary key in the snapshot: the backfill takes batches of rows still NULL" });
-      added.push({ phase: "backfill", text: backfillBlock(rel, col.colname, expression, pk, ctx.backfillBatchSize ?? DEFAULT_BATCH_SIZE), order: s.index });
+      added.push({ phase: "backfill", text: head + backfillBlock(rel, col.colname, expression, pk, ctx.backfillBatchSize ?? DEFAULT_BATCH_SIZE), order: s.index });
       if (notNull) {
         const path = notNullPath(rel, col.colname);
         for (const text of [path.check, path.validate, path.setNotNull]) added.push({ phase: "validate", text, order: s.index });

@@ -33,6 +33,7 @@ export const EXAMPLES: Record<string, string> = {
   "create-table": `CREATE TABLE "audit_log" ("id" bigint PRIMARY KEY, "action" text NOT NULL);`,
   "drop-table": `DROP TABLE "billing"."invoices" CASCADE;`,
   rename: `ALTER TABLE "users" RENAME COLUMN "name" TO "full_name";`,
+  "rename-index": `ALTER INDEX "accounts_name_idx_dg_new" RENAME TO "accounts_name_idx";`,
   "set-schema": `ALTER TABLE "invoices" SET SCHEMA "billing";`,
   "create-type": `CREATE TYPE "public"."role" AS ENUM('customer', 'admin');`,
   "enum-add-value": `ALTER TYPE "public"."role" ADD VALUE 'support';`,
@@ -65,5 +66,6 @@ export const EXAMPLES: Record<string, string> = {
   "ban-table-rewrite": `-- drizzle-guard: table-rewrite "accounts"."score" integer -> bigint\nALTER TABLE "accounts" ALTER COLUMN "score" SET DATA TYPE bigint;`,
   "ban-transaction-control": `BEGIN;\nCREATE TABLE "t" ("a" int);\nCOMMIT;`,
   "ban-truncate": `TRUNCATE "audit_log";`,
+  "ban-unfilled-backfill": `-- drizzle-guard: backfill-value public.accounts.country\nUPDATE "accounts" SET "country" = NULL WHERE "country" IS NULL;`,
   "ban-update-without-where": `UPDATE "orders" SET "note" = '';`,
 };

@@ -85,6 +85,11 @@ export const FORBIDDEN: readonly ForbiddenRule[] = [
     match: (s) => (s.kind === "TransactionStmt" ? String(s.node.kind ?? "").replace("TRANS_STMT_", "") : undefined),
   },
   { id: "ban-truncate", description: "TRUNCATE empties the table", match: (s) => (s.kind === "TruncateStmt" ? (s.node.relations ?? []).map((r: any) => relKey(r.RangeVar)).join(", ") : undefined) },
+  {
+    id: "ban-unfilled-backfill",
+    description: "a backfill drizzle-guard wrote without knowing the value for existing rows (write it, then remove the backfill-value directive)",
+    match: (s, f) => directivesAbove(f, s, "backfill-value")[0]?.args || undefined,
+  },
   { id: "ban-update-without-where", description: "UPDATE without WHERE rewrites every row", match: (s) => (s.kind === "UpdateStmt" && !s.node.whereClause ? relKey(s.node.relation) : undefined) },
 ];
 

@@ -101,6 +101,7 @@ export const RULES: Record<string, Rule> = Object.fromEntries(
     r("rename", "RENAME breaks running clients (forbidden unless approved for tables and columns)", "ACCESS EXCLUSIVE", "high", {
       alternative: "add the new name, dual-write, backfill, switch reads, drop the old one",
     }),
+    r("rename-index", "ALTER INDEX ... RENAME: clients do not name indexes (PostgreSQL 12+ takes a weaker lock)", "SHARE UPDATE EXCLUSIVE", "low"),
     r("set-schema", "SET SCHEMA moves the object: running clients lose it", "ACCESS EXCLUSIVE", "high"),
     r("create-type", "CREATE TYPE / DOMAIN", "none", "low"),
     r("enum-add-value", "ALTER TYPE ... ADD VALUE", "EXCLUSIVE", "low"),
@@ -231,7 +232,7 @@ export function classify(s: Statement, ctx: LintContext): Classified[] {
       if (n.removeType === "OBJECT_INDEX") return one(n.concurrent ? "drop-index-concurrently" : "drop-index");
       return one(DROP_RULE[n.removeType] ?? "other");
     case "RenameStmt":
-      return one("rename", relKey(n.relation));
+      return one(n.renameType === "OBJECT_INDEX" ? "rename-index" : "rename", relKey(n.relation));
     case "AlterObjectSchemaStmt":
       return one("set-schema");
     case "CreateEnumStmt":
