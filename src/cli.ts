@@ -1,4 +1,5 @@
 /** The command line: flags -> options -> the API. No logic of its own. */
+import { setFlagsFromString } from "node:v8";
 import { cac } from "cac";
 import pc from "picocolors";
 import { isGuardError } from "./errors.js";
@@ -11,6 +12,11 @@ function print(line = ""): void {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // The parser is WebAssembly (libpg-query). V8 compiles it with its baseline compiler (Liftoff) and
+  // recompiles hot functions with its optimizing one in background threads, which a CLI run pays for
+  // (CPU taken from the parse, and the exit waits for those threads) but is usually over before it
+  // gains from: measured in bench/README.md. Set before the first command module loads the parser.
+  setFlagsFromString("--liftoff-only");
   const cli = cac("drizzle-guard");
 
   cli
@@ -93,7 +99,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option("--config <path>", "drizzle config file (for approvals; default: drizzle.config.ts)")
     .option("--format <format>", "tty, json, github (default on GitHub Actions) or sarif")
     .action(async (paths: string[], o) => {
-      const { runLint } = await import("./commands.js");
+      const { runLint } = await import("./lint/run.js");
       process.exitCode = await runLint({ paths, config: o.config, format: o.format }, print);
     });
 

@@ -1,25 +1,23 @@
-/** Command bodies: load the config, call the API, print a report, return the exit code. */
+/**
+ * Command bodies: load the config, call the API, print a report, return the exit code.
+ * The modules a command needs are imported inside it (the parser's WebAssembly, the transforms, the
+ * runner, diff), so each command loads only its own: start-up is measured in bench/.
+ */
 import { relative, resolve } from "node:path";
-import { check } from "./lint/check.js";
-import { FORBIDDEN } from "./lint/forbidden.js";
-import { formatGithub, formatJson, formatSarif, formatTty, pickFormat, type CheckItem, type Format } from "./lint/format.js";
-import { collectSqlFiles, lintFiles, type LintResult } from "./lint/lint.js";
-import { RULES } from "./lint/rules.js";
+import { pickFormat } from "./lint/format.js";
 import pc from "picocolors";
-import { createTwoFilesPatch } from "diff";
 import { loadConfig, type ResolvedConfig } from "./config.js";
 import { GuardError } from "./errors.js";
-import { generate } from "./generate.js";
-import { rewriteFolder, type RewritePlan } from "./rewrite.js";
+import type { RewritePlan } from "./rewrite.js";
 import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
-import { migrate, type EntryStatus } from "./runner/migrate.js";
-import { rollback, type RollbackOptions } from "./runner/rollback.js";
+import type { EntryStatus } from "./runner/migrate.js";
+import type { RollbackOptions } from "./runner/rollback.js";
 import { approveDirective, findForbidden, type ConfigApproval, type RuleLevels } from "./lint/forbidden.js";
-import { parseSql } from "./sql/parse.js";
 
 type Print = (line?: string) => void;
 
-export function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}): void {
+export async function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}): Promise<void> {
+  const { parseSql } = await import("./sql/parse.js");
   const blocked = new Set<string>();
   for (const e of plan.entries) {
     for (const tag of e.tags) {
@@ -50,7 +48,8 @@ export function summarize(plan: RewritePlan, print: Print, verb = "rewrote"): vo
   }
 }
 
-export function printDiff(plan: RewritePlan, print: Print): void {
+export async function printDiff(plan: RewritePlan, print: Print): Promise<void> {
+  const { createTwoFilesPatch } = await import("diff");
   for (const d of plan.diffs) {
     const before = d.before?.text ?? "";
     const after = d.after?.text ?? "";
@@ -71,28 +70,30 @@ export function printDiff(plan: RewritePlan, print: Print): void {
 
 export async function runGenerate(o: { config?: string; passthrough: string[] }, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
+  const { generate } = await import("./generate.js");
   const r = await generate(config, o.passthrough);
   if (!r.plan) {
     print(r.drizzleKitExit === 0 ? "no schema changes: nothing generated" : `drizzle-kit generate exited ${r.drizzleKitExit}`);
     return r.drizzleKitExit === 0 ? 0 : 2;
   }
   summarize(r.plan, print);
-  verdict(r.plan, config.guard.approve, print, config.guard.rules);
+  await verdict(r.plan, config.guard.approve, print, config.guard.rules);
   return 0;
 }
 
 export async function runRewrite(o: { config?: string; out?: string; dryRun: boolean }, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
+  const { rewriteFolder } = await import("./rewrite.js");
   const plan = rewriteFolder(out, { dryRun: o.dryRun, naming: config.guard.naming });
   if (o.dryRun) {
-    printDiff(plan, print);
+    await printDiff(plan, print);
     summarize(plan, print, "would rewrite");
     print(plan.unchanged ? "nothing to change" : "dry run: nothing written");
     return 0;
   }
   summarize(plan, print);
-  verdict(plan, config.guard.approve, print, config.guard.rules);
+  await verdict(plan, config.guard.approve, print, config.guard.rules);
   if (plan.unchanged) print("already rewritten: nothing changed");
   return 0;
 }
@@ -141,6 +142,7 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
   const { driver, label, secrets } = await openDriver(config, o);
   try {
     print(`${o.dryRun ? "checking" : "migrating"} ${label}`);
+    const { migrate } = await import("./runner/migrate.js");
     const r = await migrate({
       ...runnerConfig(config, out),
       driver,
@@ -179,6 +181,7 @@ export async function runRollback(o: any, print: Print): Promise<number> {
   const out = outDir(config, o.out);
   const steps = o.steps === undefined ? undefined : Number(o.steps);
   const { driver, label, secrets } = await openDriver(config, o);
+  const { rollback } = await import("./runner/rollback.js");
   try {
     const options: RollbackOptions = {
       ...runnerConfig(config, out),
@@ -227,6 +230,7 @@ export async function runStatus(o: any, print: Print): Promise<number> {
   const out = outDir(config, o.out);
   const { driver, label } = await openDriver(config, o);
   try {
+    const { migrate } = await import("./runner/migrate.js");
     const r = await migrate({ ...runnerConfig(config, out), driver, dryRun: true });
     print(`status of ${label}`);
     for (const line of statusTable(r.statuses)) print(line);
@@ -236,26 +240,11 @@ export async function runStatus(o: any, print: Print): Promise<number> {
   }
 }
 
-function emit(format: Format, result: LintResult, checks: CheckItem[] | undefined, print: Print): void {
-  if (format === "json") print(formatJson(result, checks));
-  else if (format === "github") for (const l of formatGithub(result, checks)) print(l);
-  else if (format === "sarif") print(formatSarif(result, checks, [...Object.values(RULES), ...FORBIDDEN]));
-  else for (const l of formatTty(result, checks)) print(l);
-}
-
-export async function runLint(o: { paths: string[]; config?: string; format?: string }, print: Print): Promise<number> {
-  const format = pickFormat(o.format);
-  if (!o.paths.length) throw new GuardError("lint needs files or folders: drizzle-guard lint drizzle/");
-  const config = await loadConfig({ config: o.config });
-  const result = lintFiles(collectSqlFiles(o.paths), config?.guard.approve ?? [], process.cwd(), config?.guard.rules ?? {});
-  emit(format, result, undefined, print);
-  return result.verdict === "PASS" ? 0 : 1;
-}
-
 export async function runCheck(o: { config?: string; out?: string; format?: string }, print: Print): Promise<number> {
   const format = pickFormat(o.format);
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
+  const [{ check }, { emit }] = await Promise.all([import("./lint/check.js"), import("./lint/run.js")]);
   const r = check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." });
   emit(format, r.lint, r.checks, print);
   return r.checks.every((c) => c.ok) ? 0 : 1;

@@ -12,7 +12,7 @@ import { GuardError } from "./errors.js";
 import { readFolder } from "./folder/folder.js";
 import { recoverFolder } from "./folder/write.js";
 import type { ResolvedConfig } from "./config.js";
-import { applyPlan, planRewrite, type RewritePlan } from "./rewrite.js";
+import type { RewritePlan } from "./rewrite.js";
 
 export function resolveDrizzleKit(cwd: string): string {
   const require = createRequire(join(cwd, "noop.js"));
@@ -48,7 +48,11 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
   const before = readFolder(config.out, { allowMissing: true });
   const known = new Set(before.journal.entries.map((e) => e.tag));
   const args = ["generate", ...(config.configPath ? ["--config", config.configPath] : []), ...passthrough];
-  const code = await runDrizzleKit(config.cwd, args, opts.stdio ?? "inherit");
+  const running = runDrizzleKit(config.cwd, args, opts.stdio ?? "inherit");
+  // The rewrite's modules (the parser's WebAssembly, the transforms) load while drizzle-kit runs in its own process.
+  const rewriting = import("./rewrite.js");
+  rewriting.catch(() => undefined); // awaited below, or not needed when drizzle-kit made nothing
+  const code = await running;
   if (!existsSync(join(config.out, "meta", "_journal.json"))) {
     if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: code === 0 ? 2 : code });
     return { newTags: [], drizzleKitExit: code };
@@ -59,6 +63,7 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
     if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: 2 });
     return { newTags, drizzleKitExit: code };
   }
+  const { applyPlan, planRewrite } = await rewriting;
   const plan = planRewrite(after, {
     newTags: new Set(newTags),
     only: new Set(newTags),

@@ -3,6 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { lintText } from "../src/lint/lint.js";
+// Worker threads run the compiled worker (dist/src/lint/worker.js), so these tests use the compiled modules.
+import { GuardError } from "../dist/src/errors.js";
+import { lintFiles } from "../dist/src/lint/lint.js";
+import { lintFilesParallel, threadCount } from "../dist/src/lint/parallel.js";
 import { rewriteFolder } from "../src/rewrite.js";
 import { ROOT, run } from "./helpers/project.js";
 
@@ -265,5 +269,91 @@ describe("two branches generating from the same parent", () => {
     expect(consistency.ok).toBe(false);
     expect(consistency.message).toMatch(new RegExp(`fork: (${forkSnaps.join("|")}) and (${forkSnaps.join("|")}) both follow snapshot`));
     expect(consistency.message).toContain(snapB[0]);
+  });
+});
+
+describe("lint on worker threads", () => {
+  /** Every fixture .sql file copied into one folder (49 files: several chunks for each thread). */
+  function fixtureFolder(): { dir: string; files: string[] } {
+    const dir = mkdtempSync(join(tmpdir(), "dg-lint-threads-"));
+    const walk = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith(".sql") ? [join(d, e.name)] : []));
+    const files = walk(join(ROOT, "fixtures")).map((f, i) => {
+      const to = join(dir, "drizzle", `${String(i).padStart(4, "0")}_${f.split("/").at(-1)}`);
+      cpSync(f, to);
+      return to;
+    });
+    return { dir, files };
+  }
+
+  it("give the same result, in file order, as one thread", async () => {
+    const { dir, files } = fixtureFolder();
+    expect(files.length).toBeGreaterThan(40);
+    const one = lintFiles(files, APPROVALS, dir);
+    for (const threads of [2, 3]) expect(await lintFilesParallel(files, APPROVALS, dir, {}, threads)).toEqual(one);
+  });
+
+  it("report the first bad file in order, as one thread does", async () => {
+    const { dir, files } = fixtureFolder();
+    writeFileSync(files[20], "SELECT 1;\nSELEC 2;\n");
+    writeFileSync(files[40], "CREATE TABLE;\n");
+    const error = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as GuardError;
+      }
+      throw new Error("no error");
+    };
+    const one = error(() => lintFiles(files, [], dir));
+    expect(one.format()).toBe(`drizzle/${files[20].split("/").at(-1)}:2:1: syntax error at or near "SELEC"`);
+    for (const threads of [2, 3]) {
+      const many = await lintFilesParallel(files, [], dir, {}, threads).then(
+        () => undefined,
+        (e) => e as GuardError,
+      );
+      expect(many).toBeInstanceOf(GuardError);
+      expect(many!.format()).toBe(one.format());
+    }
+  });
+
+  it("the CLI prints the same report with DRIZZLE_GUARD_THREADS=3 as with 1 (tty and json)", () => {
+    const { dir } = fixtureFolder();
+    for (const format of ["tty", "json"]) {
+      const one = run(dir, ["lint", "drizzle", "--format", format], { DRIZZLE_GUARD_THREADS: "1" });
+      const three = run(dir, ["lint", "drizzle", "--format", format], { DRIZZLE_GUARD_THREADS: "3" });
+      expect(one.stderr).toBe("");
+      expect(one.stdout.length).toBeGreaterThan(1000);
+      expect(three).toEqual(one);
+    }
+  });
+
+  it("threadCount: one per idle core up to 4, none for few files, DRIZZLE_GUARD_THREADS wins, never more than chunks", () => {
+    expect(threadCount(10, undefined, 2, 0)).toBe(1);
+    expect(threadCount(2000, undefined, 2, 0)).toBe(2);
+    expect(threadCount(2000, undefined, 8, 0)).toBe(4);
+    expect(threadCount(2000, undefined, 8, 5.8)).toBe(2);
+    expect(threadCount(2000, undefined, 2, 2)).toBe(1); // every core busy
+    expect(threadCount(2000, undefined, 2, 7)).toBe(1);
+    expect(threadCount(2000, "1", 8, 0)).toBe(1);
+    expect(threadCount(2000, "3", 2, 7)).toBe(3);
+    expect(threadCount(20, "3", 8, 0)).toBe(2);
+    expect(threadCount(2000, "zero", 2, 0)).toBe(2);
+  });
+});
+
+describe("lint reads the config only when findings need it", () => {
+  it("without findings a broken drizzle-guard config is not read (check still refuses it); with findings it is", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dg-lint-config-"));
+    writeFileSync(join(dir, "ok.sql"), 'ALTER TABLE "users" ADD COLUMN "phone" text;');
+    writeFileSync(join(dir, "drizzle-guard.config.json"), JSON.stringify({ aprove: [] }));
+    const ok = run(dir, ["lint", "ok.sql"]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: PASS");
+    writeFileSync(join(dir, "drop.sql"), 'DROP TABLE "users";');
+    const bad = run(dir, ["lint", "drop.sql"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("unknown drizzle-guard option(s): aprove");
+    expect(run(dir, ["lint", "ok.sql", "--config", "drizzle-guard.config.json"]).status).toBe(2);
   });
 });

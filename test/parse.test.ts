@@ -2,6 +2,8 @@
  * parseSql: UTF-16 spans with non-ASCII text, statements inside breakpoint chunks, comments and
  * directives, and GuardError positions (1-based line and column) for invalid SQL.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GuardError } from "../src/errors.js";
 import { parseSql, type ParsedSql } from "../src/sql/parse.js";
@@ -281,5 +283,66 @@ describe("parseSql: errors", () => {
 
   it("GuardError.format() gives file:line:col: message", () => {
     expect(parseError("SELECT 1;\nSELECT 2 FROM;\n", "m/0002_y.sql").format()).toBe('m/0002_y.sql:2:14: syntax error at or near ";"');
+  });
+});
+
+/** Everything a ParsedSql tells, as plain data (tokens included, read through the lazy getters). */
+function everything(p: ParsedSql) {
+  return {
+    statements: p.statements.map((s) => ({ ...layout({ ...p, statements: [s] })[0], index: s.index, kind: s.kind, node: s.node, tokens: s.tokens })),
+    tokens: p.tokens,
+    directives: p.directives,
+    nonTransactional: p.nonTransactional,
+  };
+}
+
+/** True when the statements' spans came without the scanner (their tokens are then scanned on first use). */
+const spansWithoutScanner = (p: ParsedSql) => p.statements.length > 0 && p.statements.every((s) => Object.getOwnPropertyDescriptor(s, "tokens")?.get);
+
+describe("parseSql: statement spans without the scanner", () => {
+  const fixtureFiles = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? fixtureFiles(join(dir, e.name)) : e.name.endsWith(".sql") ? [join(dir, e.name)] : []));
+
+  it("give the same statements, tokens and directives as the scanner on every fixture (drizzle-kit output and rewritten files)", () => {
+    const files = fixtureFiles(join(import.meta.dirname, "..", "fixtures"));
+    expect(files.length).toBeGreaterThan(40);
+    let withoutScanner = 0;
+    for (const f of files) {
+      const text = readFileSync(f, "utf8");
+      const fast = parseSql(text, f);
+      if (spansWithoutScanner(fast)) withoutScanner++;
+      expect(everything(fast), f).toEqual(everything(parseSql(text, f, { scan: true })));
+    }
+    // Plain drizzle-kit output (no comment inside a statement) is the common case the shortcut is for.
+    expect(withoutScanner).toBeGreaterThan(files.length / 2);
+  });
+
+  it("are used for drizzle-kit output and give way to the scanner where a statement holds a comment", () => {
+    const kit = readFileSync(join(import.meta.dirname, "..", "fixtures", "corpus", "shop", "0001_billing.sql"), "utf8");
+    expect(spansWithoutScanner(parseSql(kit))).toBe(true);
+    expect(spansWithoutScanner(parseSql("SELECT 1 -- one\n;\nSELECT 2;"))).toBe(false);
+    expect(spansWithoutScanner(parseSql("SELECT '--';"))).toBe(false);
+  });
+
+  it.each([
+    ["comments and breakpoints between statements", "-- head\n/* c /* nested */ */ SELECT 1;--> statement-breakpoint\n\tSELECT 2 ;  -- tail\n"],
+    ["a last statement without `;` and a trailing comment", "SELECT 1;\nSELECT 2\n-- the end"],
+    ["a comment inside a statement and before its `;`", "CREATE TABLE t (\n  a int -- first\n) /* x */ ;\nSELECT 1;"],
+    ["`--` and `/*` inside literals", "SELECT '-- no', $$ /* no */ $$, \"a--b\";\nSELECT 1;"],
+    ["empty statements", "SELECT 1;;\n;SELECT 2;"],
+    ["directives", "-- drizzle-guard: transaction=off\n-- drizzle-guard: approve ban-drop-table gone\nDROP TABLE t;\n"],
+    ["non-ASCII text", "-- café ☕\nSELECT 'naïve 𝄞' AS \"ü\";\n/* ñ */ SELECT 2;"],
+    ["CR and form feed whitespace", "SELECT 1;\r\n\fSELECT 2;\r\n"],
+    ["an unterminated comment at the end", "SELECT 1;\n/* open"],
+  ])("%s: same result both ways", (_, text) => {
+    let fast: ParsedSql | undefined;
+    let error: unknown;
+    try {
+      fast = parseSql(text);
+    } catch (e) {
+      error = e;
+    }
+    if (error) expect(() => parseSql(text, "<sql>", { scan: true })).toThrow((error as Error).message);
+    else expect(everything(fast!)).toEqual(everything(parseSql(text, "<sql>", { scan: true })));
   });
 });

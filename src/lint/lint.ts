@@ -100,11 +100,14 @@ export function collectSqlFiles(paths: readonly string[], cwd = process.cwd()): 
       throw new GuardError(`no such file or directory: ${relative(cwd, p) || p}`);
     }
     if (st.isDirectory()) {
-      for (const e of readdirSync(p).sort()) {
-        if (e === "node_modules" || e.startsWith(".")) continue;
-        const child = join(p, e);
+      // Entry types from the directory listing: no stat per file (a folder can hold thousands).
+      for (const e of readdirSync(p, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        if (e.name === "node_modules" || e.name.startsWith(".")) continue;
+        const child = join(p, e.name);
         // Down files are read by rollback only: lint the migrations, not their reverses.
-        if (statSync(child).isDirectory() || (e.endsWith(".sql") && !e.endsWith(".down.sql"))) walk(child);
+        const sql = e.name.endsWith(".sql") && !e.name.endsWith(".down.sql");
+        if (e.isSymbolicLink() ? statSync(child).isDirectory() || sql : e.isDirectory()) walk(child);
+        else if (sql) out.push(child);
       }
     } else out.push(p);
   };
@@ -117,12 +120,17 @@ export function verdictOf(files: readonly FileReport[]): Pick<LintResult, "block
   return { blockedRules: blocked, verdict: blocked.length ? "BLOCKED" : "PASS" };
 }
 
+/** One file from disk, named relative to `cwd` in the report. */
+export function lintFile(path: string, approvals: readonly ConfigApproval[] = [], cwd = process.cwd(), levels: RuleLevels = {}): FileReport {
+  return lintText(readFileSync(path, "utf8"), relative(cwd, path) || path, approvals, undefined, levels);
+}
+
 export function lintFiles(
   files: readonly string[],
   approvals: readonly ConfigApproval[] = [],
   cwd = process.cwd(),
   levels: RuleLevels = {},
 ): LintResult {
-  const reports = files.map((f) => lintText(readFileSync(f, "utf8"), relative(cwd, f) || f, approvals, undefined, levels));
+  const reports = files.map((f) => lintFile(f, approvals, cwd, levels));
   return { files: reports, ...verdictOf(reports) };
 }

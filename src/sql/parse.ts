@@ -5,8 +5,12 @@
  * are indexed in UTF-16 code units. Both are converted here, once, so everything downstream
  * (transforms, the edit engine, lint) works with plain string indices.
  */
-import { loadModule, parseSync, scanSync, parsePlPgSQLSync } from "libpg-query";
+import { createRequire } from "node:module";
 import { GuardError } from "../errors.js";
+
+// libpg-query is CommonJS: required directly rather than imported, which skips the ESM loader's scan
+// of its source for named exports (part of every command's start-up).
+const { loadModule, parseSync, scanSync, parsePlPgSQLSync } = createRequire(import.meta.url)("libpg-query") as typeof import("libpg-query");
 
 await loadModule();
 
@@ -114,9 +118,10 @@ const DIRECTIVE = /^--\s*drizzle-guard:\s*([a-z][\w-]*)(?:[=\s]\s*(.*))?$/i;
 
 /**
  * Parses a SQL file. Throws a GuardError with `file:line:col` and PostgreSQL's message when the
- * text is not valid SQL.
+ * text is not valid SQL. `scan: true` takes the statement spans from the scanner even where the
+ * parse tree gives them (the result is the same; tests compare the two).
  */
-export function parseSql(text: string, file = "<sql>"): ParsedSql {
+export function parseSql(text: string, file = "<sql>", opts: { scan?: boolean } = {}): ParsedSql {
   const starts = lineStarts(text);
   const position = (offset: number) => positionOf(starts, offset);
   const toUtf16 = byteToUtf16Mapper(text);
@@ -131,8 +136,43 @@ export function parseSql(text: string, file = "<sql>"): ParsedSql {
     throw new GuardError(String(e?.sqlDetails?.message ?? e?.message ?? e), { file, line: at.line, column: at.column, cause: e });
   }
 
+  const stmts = ast.stmts ?? [];
+  // The scanner (a second pass over the whole text through WebAssembly) is the larger part of parsing.
+  // Most callers (lint, check) only need statement spans and comments, which the parse tree's
+  // statement locations and the text between statements give: the tokens are scanned when first asked for.
+  let scanned: Token[] | undefined;
+  const allTokens = (): Token[] => (scanned ??= scanTokens(text, toUtf16));
+  const fast = opts.scan ? undefined : spansWithoutScan(text, stmts, toUtf16, position, allTokens);
+  const statements = fast?.statements ?? statementsFromTokens(text, stmts, allTokens(), toUtf16, position);
+  const comments = fast ? fast.comments : allTokens().filter((t) => t.kind === "SQL_COMMENT");
+
+  const directives: Directive[] = [];
+  for (const t of comments) {
+    if (t.kind !== "SQL_COMMENT") continue;
+    const m = DIRECTIVE.exec(t.text.trimEnd());
+    if (m) directives.push({ name: m[1].toLowerCase(), args: (m[2] ?? "").trim(), token: t, line: position(t.start).line });
+  }
+  const nonTransactional = directives.some((d) => d.name === "transaction" && /^off\b/i.test(d.args));
+
+  return {
+    file,
+    text,
+    statements,
+    get tokens() {
+      return allTokens();
+    },
+    directives,
+    nonTransactional,
+    position,
+    offset: toUtf16,
+  };
+}
+
+type RawStmt = { stmt: Record<string, any>; stmt_location?: number; stmt_len?: number };
+
+function scanTokens(text: string, toUtf16: (b: number) => number): Token[] {
   const rawTokens = text.trim() === "" ? [] : scanSync(text).tokens;
-  const tokens: Token[] = rawTokens.map((t) => {
+  return rawTokens.map((t) => {
     const start = toUtf16(t.start);
     const end = toUtf16(t.end);
     const tokenText = text.slice(start, end);
@@ -146,10 +186,18 @@ export function parseSql(text: string, file = "<sql>"): ParsedSql {
       upper: keyword === "NO_KEYWORD" ? tokenText : tokenText.toUpperCase(),
     };
   });
+}
 
+/** Statement spans from the scanner's tokens: the general way, for any text libpg-query parses. */
+function statementsFromTokens(
+  text: string,
+  stmts: RawStmt[],
+  tokens: Token[],
+  toUtf16: (b: number) => number,
+  position: (offset: number) => { line: number; column: number },
+): Statement[] {
   const statements: Statement[] = [];
   let ti = 0;
-  const stmts = ast.stmts ?? [];
   for (let i = 0; i < stmts.length; i++) {
     const raw = stmts[i];
     const kind = Object.keys(raw.stmt)[0];
@@ -195,17 +243,113 @@ export function parseSql(text: string, file = "<sql>"): ParsedSql {
       column: at.column,
     });
   }
-
-  const directives: Directive[] = [];
-  for (const t of tokens) {
-    if (t.kind !== "SQL_COMMENT") continue;
-    const m = DIRECTIVE.exec(t.text.trimEnd());
-    if (m) directives.push({ name: m[1].toLowerCase(), args: (m[2] ?? "").trim(), token: t, line: position(t.start).line });
-  }
-  const nonTransactional = directives.some((d) => d.name === "transaction" && /^off\b/i.test(d.args));
-
-  return { file, text, statements, tokens, directives, nonTransactional, position, offset: toUtf16 };
+  return statements;
 }
+
+/** PostgreSQL's whitespace: space, \t, \n, \r, \f, \v. */
+const isSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
+
+/**
+ * Statement spans and comments without the scanner, for the common shape: statements whose text holds no
+ * comment (no `--` or `/*` anywhere inside, so no literal can hide one either), separated by `;`, whitespace and
+ * comments. The gaps between statements are outside every literal, so whitespace and comments are all they can
+ * hold; a gap with anything else, or a statement with `--` or `/*` inside, returns undefined and the caller scans.
+ * The result is the same as statementsFromTokens' (a test compares the two on every fixture).
+ */
+function spansWithoutScan(
+  text: string,
+  stmts: RawStmt[],
+  toUtf16: (b: number) => number,
+  position: (offset: number) => { line: number; column: number },
+  allTokens: () => Token[],
+): { statements: Statement[]; comments: Token[] } | undefined {
+  const comments: Token[] = [];
+  /** Skips whitespace and comments from `i`; returns where the next token starts, or -1 on an unterminated comment. */
+  const skip = (i: number): number => {
+    for (;;) {
+      while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+      if (text.startsWith("--", i)) {
+        let j = i + 2;
+        while (j < text.length && text[j] !== "\n" && text[j] !== "\r") j++;
+        comments.push(commentToken(text, i, j, "SQL_COMMENT"));
+        i = j;
+      } else if (text.startsWith("/*", i)) {
+        let depth = 1;
+        let j = i + 2;
+        while (j < text.length && depth > 0) {
+          // PostgreSQL's block comments nest.
+          if (text.startsWith("/*", j)) {
+            depth++;
+            j += 2;
+          } else if (text.startsWith("*/", j)) {
+            depth--;
+            j += 2;
+          } else j++;
+        }
+        if (depth > 0) return -1;
+        comments.push(commentToken(text, i, j, "C_COMMENT"));
+        i = j;
+      } else return i;
+    }
+  };
+  const statements: Statement[] = [];
+  let boundary = 0;
+  for (const raw of stmts) {
+    const kind = Object.keys(raw.stmt)[0];
+    const from = toUtf16(raw.stmt_location ?? 0);
+    const start = skip(boundary);
+    if (start < 0 || start < from) return undefined;
+    const to = raw.stmt_len ? toUtf16((raw.stmt_location ?? 0) + raw.stmt_len) : text.length;
+    let end = to;
+    while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+    if (end <= start) return undefined;
+    const body = text.slice(start, end);
+    if (body.includes("--") || body.includes("/*")) return undefined;
+    if (to < text.length && text[to] !== ";") return undefined;
+    const semicolon = to < text.length ? to : -1;
+    boundary = semicolon >= 0 ? semicolon + 1 : text.length;
+    const at = position(start);
+    let own: Token[] | undefined;
+    statements.push({
+      index: statements.length,
+      kind,
+      node: raw.stmt[kind],
+      start,
+      end,
+      semicolon,
+      // The file's tokens inside the span, scanned on first use.
+      get tokens() {
+        return (own ??= tokensIn(allTokens(), start, end));
+      },
+      text: body,
+      line: at.line,
+      column: at.column,
+    });
+  }
+  if (skip(boundary) !== text.length) return undefined;
+  return { statements, comments };
+}
+
+function commentToken(text: string, start: number, end: number, kind: "SQL_COMMENT" | "C_COMMENT"): Token {
+  const t = text.slice(start, end);
+  return { start, end, text: t, kind, keyword: "NO_KEYWORD", upper: t };
+}
+
+/** The tokens that start in [start, end) (sorted input: two binary searches). */
+function tokensIn(tokens: Token[], start: number, end: number): Token[] {
+  const first = (offset: number) => {
+    let lo = 0;
+    let hi = tokens.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tokens[mid].start < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return tokens.slice(first(start), first(end));
+}
+
 
 /** Only whitespace and comments (libpg-query refuses an empty query). */
 function isBlank(text: string): boolean {
