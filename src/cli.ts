@@ -73,6 +73,25 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     });
 
   cli
+    .command("rollback", "apply down files newest first and remove their bookkeeping rows (destructive: --yes or a confirmation)")
+    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
+    .option("--out <dir>", "migrations folder (default: out from the config)")
+    .option("--url <url>", "PostgreSQL connection string (default: config dbCredentials or DATABASE_URL)")
+    .option("--pglite <dir>", "a PGlite database folder")
+    .option("--steps <n>", "how many applied migrations to roll back (default 1)")
+    .option("--to <tag>", "roll back every applied migration after this one")
+    .option("--dry-run", "list what would be rolled back, with the IRREVERSIBLE steps")
+    .option("--force", "run IRREVERSIBLE steps instead of stopping before them")
+    .option("--yes", "do not ask for confirmation")
+    .option("--lock-timeout <duration>", "lock_timeout for each statement")
+    .option("--retries <n>", "retries after a lock timeout", { default: 5 })
+    .option("--lock-wait <seconds>", "how long to wait for another runner", { default: 600 })
+    .action(async (o) => {
+      const { runRollback } = await import("./commands.js");
+      process.exitCode = await runRollback(o, print);
+    });
+
+  cli
     .command("status", "applied / pending / edited / out-of-order per migration")
     .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
     .option("--out <dir>", "migrations folder (default: out from the config)")

@@ -11,6 +11,7 @@ import { GuardError } from "./errors.js";
 import type { RewritePlan } from "./rewrite.js";
 import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
 import type { EntryStatus } from "./runner/migrate.js";
+import type { RollbackOptions } from "./runner/rollback.js";
 import { approveDirective, findForbidden, type ConfigApproval, type RuleLevels } from "./lint/forbidden.js";
 import type { Progress } from "./progress.js";
 import type { Tenant, TenantResult } from "./runner/tenants.js";
@@ -166,6 +167,61 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
     });
     if (o.dryRun) return 0;
     print(r.applied.length ? `applied ${r.applied.length} migration(s)` : "nothing pending");
+    return 0;
+  } finally {
+    await driver.close();
+  }
+}
+
+/** Asks a yes/no question on the terminal; false when there is none. */
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) return false;
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export async function runRollback(o: any, print: Print): Promise<number> {
+  const config = await loadConfig({ config: o.config });
+  const out = outDir(config, o.out);
+  const steps = o.steps === undefined ? undefined : Number(o.steps);
+  const { driver, label, secrets } = await openDriver(config, o);
+  const { rollback } = await import("./runner/rollback.js");
+  try {
+    const options: RollbackOptions = {
+      ...runnerConfig(config, out),
+      driver,
+      steps,
+      to: o.to === undefined ? undefined : String(o.to),
+      force: !!o.force,
+      lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
+      retries: Number(o.retries ?? 5),
+      lockWaitMs: Number(o.lockWait ?? 600) * 1000,
+      secrets,
+      log: print,
+    };
+    if (o.dryRun || !o.yes) {
+      print(`rollback plan for ${label}`);
+      const planned = await rollback({ ...options, dryRun: true });
+      if (!planned.plan.length) {
+        print("nothing to roll back");
+        return 0;
+      }
+      if (o.dryRun) return 0;
+      const tags = planned.plan.map((p) => p.tag).join(", ");
+      if (!(await confirm(`roll back ${planned.plan.length} migration(s) (${tags}) on ${label}? Their data may be lost.`))) {
+        throw new GuardError("rollback changes the schema and can lose data: nothing was rolled back", {
+          hint: "pass --yes to confirm (or answer y on a terminal); --dry-run shows the plan",
+        });
+      }
+    }
+    print(`rolling back on ${label}`);
+    const r = await rollback(options);
+    print(r.rolledBack.length ? `rolled back ${r.rolledBack.length} migration(s)` : "nothing to roll back");
     return 0;
   } finally {
     await driver.close();

@@ -24,3 +24,5 @@ export {
 } from "./runner/tenants.js";
 export { planRetarget, retarget, type Site } from "./runner/retarget.js";
 export { transforms } from "../transforms/index.js";
+export { deriveDown, downFile, type DownFile } from "./down/down.js";
+export { rollback, type RollbackOptions, type RollbackResult } from "./runner/rollback.js";

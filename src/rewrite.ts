@@ -3,7 +3,7 @@
  * transforms, snapshots chained, the sum file updated, all written as one atomic change.
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { GuardError } from "./errors.js";
 import {
@@ -19,6 +19,7 @@ import {
   type SumEntry,
   type SumFile,
 } from "./folder/folder.js";
+import { deriveDown, downFile } from "./down/down.js";
 import { commitChange, recoverFolder, type Change, type Op } from "./folder/write.js";
 import { rewriteSql, type SqlRewrite } from "./rewrite-sql.js";
 import { relKey, listKey, nameList } from "./sql/names.js";
@@ -77,7 +78,10 @@ const ZERO_ID = "00000000-0000-0000-0000-000000000000";
 /** Snapshot after the transactional part of a split migration: the final one without the index changes of the later part. */
 function intermediateSnapshot(finalSnap: Record<string, any>, prevSnap: Record<string, any> | undefined, rw: SqlRewrite, later: number[]) {
   const snap = JSON.parse(JSON.stringify(finalSnap));
-  for (const i of later) {
+  // Creations first, then drops: an index a later part drops and creates again (a changed index)
+  // is there in its old form.
+  const isIndex = (i: number) => rw.parsed.statements[i].kind === "IndexStmt";
+  for (const i of [...later.filter(isIndex), ...later.filter((i) => !isIndex(i))]) {
     const s = rw.parsed.statements[i];
     if (s.kind === "IndexStmt") {
       delete snap.tables?.[relKey(s.node.relation)]?.indexes?.[s.node.idxname];
@@ -258,6 +262,26 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
     }
   }
   ops.push(...snapshotOps);
+
+  // 2b. Down files (drizzle's migrator never reads them), each derived from its entry's final text
+  //     and the snapshot before it. Written when missing or when the entry itself changes; a kept
+  //     entry keeps its down file (a hand-written reverse survives).
+  const snapshotOf = (p: (typeof plans)[number]) => p.content ?? (p.oldName ? readSnapshot(p.oldName) : undefined);
+  entries.forEach((e, i) => {
+    if (options.only && !options.only.has(e.source.tag)) return;
+    const path = downFile(e.tag);
+    const oldPath = e.part === 0 ? downFile(e.source.tag) : undefined;
+    const unchanged = e.part === 0 && e.parts === 1 && e.tag === e.source.tag && e.text === e.rewrite.input;
+    if (unchanged && existsSync(join(folder.dir, path))) return;
+    // The snapshot before the migration (before its first part); before the first one there was nothing.
+    const first = i - e.part;
+    const down = deriveDown(e.text, `${e.tag}.sql`, first > 0 ? snapshotOf(plans[first - 1]) : {}, snapshotOf(plans[i])).text;
+    const before = oldPath && existsSync(join(folder.dir, oldPath)) ? { path: oldPath, text: readFileSync(join(folder.dir, oldPath), "utf8") } : null;
+    if (before?.path === path && before.text === down) return;
+    stage(down, path);
+    diffs.push({ before, after: { path, text: down } });
+    if (before && before.path !== path) ops.push({ op: "delete", path: before.path });
+  });
 
   // 3. Sum file, then the journal.
   const oldSum = new Map((folder.sum?.entries ?? []).map((s) => [s.tag, s]));

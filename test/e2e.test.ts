@@ -3,7 +3,8 @@
  * checks, a composite PK, identity columns, a sequence, a second pgSchema, a view, a policy)
  * across five successive schema changes, each generated with `drizzle-guard generate`.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFolder } from "../src/folder/folder.js";
@@ -11,6 +12,7 @@ import { connectPg, openPglite, type Driver } from "../src/runner/driver.js";
 import { migrate } from "../src/runner/migrate.js";
 import { rewriteSql } from "../src/rewrite-sql.js";
 import { applyFile } from "./helpers/apply.js";
+import { rollbackHistory } from "./helpers/rollback.js";
 import { PHASE_RULES, squawk } from "./helpers/squawk.js";
 import shopGuardConfig from "../examples/shop/drizzle-guard.config.js";
 import { createTestDb, PG_URL, type TestDb } from "./helpers/pg.js";
@@ -36,13 +38,13 @@ beforeAll(() => {
     const before = new Set(existsSync(out) ? readdirSync(out) : []);
     const r = run(dir, ["generate", "--name", v]);
     if (r.status !== 0) throw new Error(`generate ${v} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-    generated.push(readdirSync(out).filter((f) => f.endsWith(".sql") && !before.has(f)));
+    generated.push(readdirSync(out).filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql") && !before.has(f)));
   }
 }, 300_000);
 
 function sqlFiles(): string[] {
   return readdirSync(out)
-    .filter((f) => f.endsWith(".sql"))
+    .filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql"))
     .sort();
 }
 
@@ -202,4 +204,81 @@ describe.skipIf(!PG_URL)("rewritten files applied twice on PostgreSQL 15", () =>
       await driver.close();
     }
   });
+});
+
+
+describe("down files and rollback", () => {
+  it("every migration has a guarded down file; check verifies them; rewrite writes a missing one", () => {
+    const tags = readFolder(out).journal.entries.map((e) => e.tag);
+    expect(readdirSync(out).filter((f) => f.endsWith(".down.sql")).sort()).toEqual(tags.map((t) => `${t}.down.sql`));
+    const downCheck = () => JSON.parse(run(dir, ["check", "--format", "json"]).stdout).checks.find((c: any) => c.check === "down-files");
+    expect(downCheck()).toEqual({ check: "down-files", ok: true, message: `${tags.length} down file(s), in rewritten form` });
+    const path = join(out, `${tags[2]}.down.sql`);
+    const text = readFileSync(path, "utf8");
+    // The concurrent part's reverse: same transaction marker, CONCURRENTLY, guards, the enum value named.
+    expect(text.startsWith("-- drizzle-guard: transaction=off\n")).toBe(true);
+    expect(text).toContain('DROP INDEX CONCURRENTLY IF EXISTS "users_name_idx";');
+    expect(text).toContain('CREATE INDEX CONCURRENTLY IF NOT EXISTS "orders_user_id_idx" ON "orders" USING btree ("user_id");');
+    expect(text).toContain(`-- IRREVERSIBLE: PostgreSQL cannot drop an enum value: 'support' stays in "public"."role"`);
+    // lint of the folder reads the migrations, not their reverses (which drop what the migrations add).
+    const lint = run(dir, ["lint", "drizzle", "--format", "json"]);
+    expect(JSON.parse(lint.stdout).files.map((f: any) => f.file)).toEqual(tags.map((t) => join("drizzle", `${t}.sql`)));
+    unlinkSync(path);
+    expect(downCheck()).toMatchObject({ ok: false, message: `no down file: ${tags[2]}.down.sql` });
+    expect(run(dir, ["rewrite"]).status).toBe(0);
+    expect(readFileSync(path, "utf8")).toBe(text);
+    expect(downCheck().ok).toBe(true);
+  });
+
+  it("on PGlite: rollback step by step and all at once gives the catalogs of up; down files run twice", async () => {
+    const db = await openPglite();
+    try {
+      await rollbackHistory(db, out, shopGuardConfig.approve);
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+
+  it("CLI: --dry-run lists IRREVERSIBLE steps; no --yes without a terminal refuses; IRREVERSIBLE stops without --force", () => {
+    const pg = mkdtempSync(join(tmpdir(), "dg-pglite-"));
+    try {
+      expect(run(dir, ["migrate", "--pglite", pg]).status).toBe(0);
+      const dry = run(dir, ["rollback", "--pglite", pg, "--steps", "2", "--dry-run"]);
+      expect(dry.status).toBe(0);
+      const tags = readFolder(out).journal.entries.map((e) => e.tag);
+      const offTx = (t: string) => (readFileSync(join(out, `${t}.sql`), "utf8").startsWith("-- drizzle-guard: transaction=off") ? " (no transaction)" : "");
+      const [newest, second] = [tags.at(-1)!, tags.at(-2)!];
+      expect(dry.stdout).toContain(`would roll back ${newest}${offTx(newest)}\n  ${newest}.down.sql:`);
+      expect(dry.stdout).toContain(`would roll back ${second}${offTx(second)}\n`);
+      const refused = run(dir, ["rollback", "--pglite", pg]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain("pass --yes to confirm");
+      const stopped = run(dir, ["rollback", "--pglite", pg, "--yes"]);
+      expect(stopped.status).toBe(1);
+      expect(stopped.stderr).toContain("IRREVERSIBLE: the rows of table billing.invoices are lost");
+      const forced = run(dir, ["rollback", "--pglite", pg, "--yes", "--force"]);
+      expect(forced.stdout).toContain("rolled back 1 migration(s)");
+      expect(forced.status).toBe(0);
+    } finally {
+      rmSync(pg, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe.skipIf(!PG_URL)("down files and rollback on PostgreSQL 15", () => {
+  let testDb: TestDb;
+  beforeAll(async () => {
+    testDb = await createTestDb("down");
+  });
+  afterAll(async () => {
+    await testDb?.drop();
+  });
+  it("rollback step by step and all at once gives the catalogs of up; down files run twice", async () => {
+    const driver = await connectPg(testDb.url);
+    try {
+      await rollbackHistory(driver, out, shopGuardConfig.approve);
+    } finally {
+      await driver.close();
+    }
+  }, 120_000);
 });

@@ -27,6 +27,7 @@ import { GuardError } from "../src/errors.js";
 import { readFolder, sha256, JOURNAL, SUM } from "../src/folder/folder.js";
 import { STAGING } from "../src/folder/write.js";
 import { planRewrite, rewriteFolder } from "../src/rewrite.js";
+import { deriveDown } from "../src/down/down.js";
 import { rewriteSql } from "../src/rewrite-sql.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -284,7 +285,7 @@ describe("rewriteFolder on the shop corpus", () => {
 
     const after = snapshot(dir);
     expect(Object.keys(after)).toEqual([
-      ...NEW_TAGS.map((t) => `${t}.sql`),
+      ...NEW_TAGS.flatMap((t) => [`${t}.down.sql`, `${t}.sql`]),
       "meta",
       ...NEW_TAGS.map((t) => `meta/${t.slice(0, 14)}_snapshot.json`),
       "meta/_drizzle_guard.json",
@@ -299,6 +300,12 @@ describe("rewriteFolder on the shop corpus", () => {
       const expected = rewriteSql(original[`${old}.sql`], `${old}.sql`, { split: false });
       expect(expected.parts.length).toBe(1);
       expect(after[`${NEW_TAGS[i]}.sql`]).toBe(expected.parts[0].text);
+    });
+    // Down files: derived from the rewritten file and the snapshot before it.
+    NEW_TAGS.forEach((tag, i) => {
+      const prev = i > 0 ? JSON.parse(original[`meta/${OLD_TAGS[i - 1].slice(0, 4)}_snapshot.json`]) : {};
+      const own = JSON.parse(original[`meta/${OLD_TAGS[i].slice(0, 4)}_snapshot.json`]);
+      expect(after[`${tag}.down.sql`]).toBe(deriveDown(after[`${tag}.sql`], `${tag}.sql`, prev, own).text);
     });
     // Snapshots: moved, not rewritten.
     OLD_TAGS.forEach((old, i) => {
@@ -410,9 +417,10 @@ describe("crash safety of commitChange (child process SIGKILLed at each fault po
   }
 
   it("the plan has the fault points these trials expect", () => {
-    expect(stages).toBe(7);
-    expect(opCount).toBe(17);
-    expect(steps.length).toBe(27);
+    // 5 SQL files, 5 down files, the journal and the sum file staged; 5 snapshot renames and 5 deletes added.
+    expect(stages).toBe(12);
+    expect(opCount).toBe(22);
+    expect(steps.length).toBe(37);
   });
 
   it("control: the child without a fault completes the same rewrite", () => {

@@ -139,7 +139,7 @@ describe("drizzle-guard check", () => {
 
   it("catches a file edited by hand, an orphan file, and a fork in the snapshot chain", () => {
     const { dir, out } = project();
-    const sql = readdirSync(out).filter((f) => f.endsWith(".sql")).sort();
+    const sql = readdirSync(out).filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql")).sort();
     writeFileSync(join(out, sql[4]), readFileSync(join(out, sql[4]), "utf8") + "\n-- hand edit");
     let r = run(dir, ["check", "--format", "json"]);
     expect(r.status).toBe(1);

@@ -137,7 +137,7 @@ describe("runner on PGlite", () => {
     const db = await openPglite();
     try {
       await migrate({ driver: db, out, approvals: APPROVALS });
-      const file = readdirSync(out).filter((f) => f.endsWith(".sql")).sort()[2];
+      const file = readdirSync(out).filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql")).sort()[2];
       appendFileSync(join(out, file), "\n-- edited");
       await expect(migrate({ driver: db, out, approvals: APPROVALS })).rejects.toThrow(file);
     } finally {
@@ -321,7 +321,7 @@ describe.skipIf(!PG_URL)("runner on PostgreSQL 15", () => {
     const t = await freshDb();
     const { dir, out } = rewritten(t.url);
     expect(run(dir, ["migrate"]).status).toBe(0);
-    const file = readdirSync(out).filter((f) => f.endsWith(".sql")).sort()[1];
+    const file = readdirSync(out).filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql")).sort()[1];
     writeFileSync(join(out, file), readFileSync(join(out, file), "utf8").replace("DEFAULT 0", "DEFAULT 1"));
     const m = run(dir, ["migrate"]);
     expect(m.status).toBe(1);

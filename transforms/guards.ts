@@ -110,7 +110,8 @@ function typmodOf(base: string, mods: number[]): number | undefined {
 /** "Column does not have this type yet", for ALTER COLUMN ... SET DATA TYPE (repeating it can fail, e.g. once a view uses the column). */
 function typeDiffers(rel: RangeVar, column: string, typeName: any): string | undefined {
   const names = nameList(typeName?.names);
-  const mods: number[] = (typeName?.typmods ?? []).map((m: any) => m?.A_Const?.ival?.ival);
+  // libpg-query leaves a zero out of its JSON: `{ ival: {} }` is 0 (numeric(10, 0)).
+  const mods: number[] = (typeName?.typmods ?? []).map((m: any) => (m?.A_Const?.ival ? (m.A_Const.ival.ival ?? 0) : undefined));
   if (!names.length || mods.some((m) => typeof m !== "number")) return undefined;
   const typmod = typmodOf(names[names.length - 1], mods);
   if (typmod === undefined) return undefined;

@@ -3,10 +3,12 @@
  * journal / files / snapshots consistent (no orphan, no fork in the id/prevId chain, `when`
  * strictly increasing), the sum file matching the files, and the lint verdict.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readFolder, readSql, sha256, snapshotFile } from "../folder/folder.js";
 import { planRewrite } from "../rewrite.js";
+import { downFile, guarded } from "../down/down.js";
+import { isGuardError } from "../errors.js";
 import type { Naming } from "../transform.js";
 import type { ConfigApproval, RuleLevels } from "./forbidden.js";
 import type { CheckItem } from "./format.js";
@@ -112,7 +114,30 @@ export function check(out: string, opts: { naming: Naming; approvals: readonly C
         : { check: "integrity", ok: true, message: "every file matches the sum file" },
   );
 
-  // 5. lint
+  // 5. down files: one per migration, parsing, with the guards of rewritten form
+  const down: string[] = [];
+  const missing: string[] = [];
+  for (const e of entries) {
+    const path = join(folder.dir, downFile(e.tag));
+    if (!existsSync(path)) {
+      missing.push(downFile(e.tag));
+      continue;
+    }
+    const text = readFileSync(path, "utf8");
+    try {
+      if (guarded(text, downFile(e.tag)).text !== text) down.push(`${downFile(e.tag)} is not guarded`);
+    } catch (err) {
+      down.push(isGuardError(err) ? err.format() : String(err));
+    }
+  }
+  if (missing.length) down.unshift(`no down file: ${missing.join(", ")}`);
+  checks.push(
+    down.length
+      ? { check: "down-files", ok: false, message: down.join("; "), file: rel(missing[0] ?? downFile(entries[0].tag)), fix: "run drizzle-guard rewrite to write the missing down files; guard hand-written ones with IF [NOT] EXISTS" }
+      : { check: "down-files", ok: true, message: `${entries.length} down file(s), in rewritten form` },
+  );
+
+  // 6. lint
   const files = entries.map((e) => lintText(readSql(folder, e.tag), rel(`${e.tag}.sql`), opts.approvals, undefined, opts.levels));
   const lint: LintResult = { files, ...verdictOf(files) };
   checks.push(

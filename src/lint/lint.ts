@@ -104,8 +104,10 @@ export function collectSqlFiles(paths: readonly string[], cwd = process.cwd()): 
       for (const e of readdirSync(p, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
         if (e.name === "node_modules" || e.name.startsWith(".")) continue;
         const child = join(p, e.name);
-        if (e.isSymbolicLink() ? statSync(child).isDirectory() || e.name.endsWith(".sql") : e.isDirectory()) walk(child);
-        else if (e.name.endsWith(".sql")) out.push(child);
+        // Down files are read by rollback only: lint the migrations, not their reverses.
+        const sql = e.name.endsWith(".sql") && !e.name.endsWith(".down.sql");
+        if (e.isSymbolicLink() ? statSync(child).isDirectory() || sql : e.isDirectory()) walk(child);
+        else if (sql) out.push(child);
       }
     } else out.push(p);
   };

@@ -79,7 +79,7 @@ export function loadMigrations(out: string): Loaded {
   return { folder, files };
 }
 
-function tableSql(opts: MigrateOptions): string {
+export function tableSql(opts: MigrateOptions): string {
   return `${quoteIdent(opts.migrationsSchema ?? "drizzle")}.${quoteIdent(opts.migrationsTable ?? "__drizzle_migrations")}`;
 }
 
@@ -95,7 +95,7 @@ interface AppliedRow {
   created_at: string | number | null;
 }
 
-async function readApplied(driver: Driver, opts: MigrateOptions): Promise<AppliedRow[] | null> {
+export async function readApplied(driver: Driver, opts: MigrateOptions): Promise<AppliedRow[] | null> {
   const schema = opts.migrationsSchema ?? "drizzle";
   const table = opts.migrationsTable ?? "__drizzle_migrations";
   const exists = await driver.query(`select to_regclass($1) is not null as ok`, [`${quoteIdent(schema)}.${quoteIdent(table)}`]);
@@ -199,6 +199,65 @@ async function repairInvalidIndex(driver: Driver, s: Statement, log: (l: string)
 
 export class StatementError extends GuardError {}
 
+/** Takes the advisory lock of one migrations table, waiting for another runner for up to `waitMs`. */
+export async function takeLock(driver: Driver, key: string, table: string, waitMs = 10 * 60_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const got = await driver.query(`select pg_try_advisory_lock(${key}) as ok`);
+    if (got.rows[0]?.ok) return;
+    if (Date.now() > deadline) {
+      throw new GuardError(`another runner holds the migration lock for ${table}; gave up waiting`, {
+        hint: "raise --lock-wait, or find the other runner (pg_locks where locktype = 'advisory')",
+      });
+    }
+    await sleep(200);
+  }
+}
+
+export interface RunFileOptions {
+  lockTimeout: string;
+  statementTimeout: string;
+  retries: number;
+  backoff: number;
+  log: (line: string) => void;
+  secrets: string[];
+}
+
+/**
+ * Runs one file: a transactional file in one transaction together with `bookkeeping` (retried
+ * whole after a lock timeout); a `transaction=off` file statement by statement (each retried on
+ * its own), `bookkeeping` after the last one.
+ */
+export async function runFile(driver: Driver, parsed: ParsedSql, bookkeeping: string, o: RunFileOptions): Promise<void> {
+  if (!parsed.nonTransactional) {
+    await withRetries(driver, parsed, undefined, o.retries, o.backoff, o.log, o.secrets, async () => {
+      await driver.query("BEGIN");
+      try {
+        await driver.query(`SET LOCAL lock_timeout = ${quoteLiteral(o.lockTimeout)}`);
+        await driver.query(`SET LOCAL statement_timeout = ${quoteLiteral(o.statementTimeout)}`);
+        for (const s of parsed.statements) await runStatement(driver, parsed, s, o.secrets);
+        await driver.query(bookkeeping);
+        await driver.query("COMMIT");
+      } catch (e) {
+        await driver.query("ROLLBACK").catch(() => undefined);
+        throw e;
+      }
+    });
+    return;
+  }
+  await driver.query(`SET lock_timeout = ${quoteLiteral(o.lockTimeout)}`);
+  await driver.query(`SET statement_timeout = 0`);
+  for (const s of parsed.statements) {
+    await withRetries(driver, parsed, s, o.retries, o.backoff, o.log, o.secrets, async () => {
+      await repairInvalidIndex(driver, s, o.log);
+      await runStatement(driver, parsed, s, o.secrets);
+    });
+  }
+  await driver.query(bookkeeping);
+  await driver.query(`RESET lock_timeout`);
+  await driver.query(`RESET statement_timeout`);
+}
+
 export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   const log = opts.log ?? (() => undefined);
   const driver = opts.driver;
@@ -220,17 +279,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   }
 
   // Leader guard: one runner at a time per migrations table; the others wait, then find nothing pending.
-  const deadline = Date.now() + (opts.lockWaitMs ?? 10 * 60_000);
-  for (;;) {
-    const got = await driver.query(`select pg_try_advisory_lock(${key}) as ok`);
-    if (got.rows[0]?.ok) break;
-    if (Date.now() > deadline) {
-      throw new GuardError(`another runner holds the migration lock for ${schema}.${table}; gave up waiting`, {
-        hint: "raise --lock-wait, or find the other runner (pg_locks where locktype = 'advisory')",
-      });
-    }
-    await sleep(200);
-  }
+  await takeLock(driver, key, `${schema}.${table}`, opts.lockWaitMs);
   const applied: string[] = [];
   try {
     await driver.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
@@ -274,33 +323,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
       }
       log(`applying ${st.tag}${f.parsed.nonTransactional ? " (no transaction)" : ""}`);
       const insertRow = `insert into ${tableSql(opts)} ("hash", "created_at") values (${quoteLiteral(f.hash)}, ${st.when})`;
-      if (!f.parsed.nonTransactional) {
-        await withRetries(driver, exec, undefined, retries, backoff, log, secrets, async () => {
-          await driver.query("BEGIN");
-          try {
-            await driver.query(`SET LOCAL lock_timeout = ${quoteLiteral(lockTimeout)}`);
-            await driver.query(`SET LOCAL statement_timeout = ${quoteLiteral(statementTimeout)}`);
-            for (const s of exec.statements) await runStatement(driver, exec, s, secrets);
-            await driver.query(insertRow);
-            await driver.query("COMMIT");
-          } catch (e) {
-            await driver.query("ROLLBACK").catch(() => undefined);
-            throw e;
-          }
-        });
-      } else {
-        await driver.query(`SET lock_timeout = ${quoteLiteral(lockTimeout)}`);
-        await driver.query(`SET statement_timeout = 0`);
-        for (const s of exec.statements) {
-          await withRetries(driver, exec, s, retries, backoff, log, secrets, async () => {
-            await repairInvalidIndex(driver, s, log);
-            await runStatement(driver, exec, s, secrets);
-          });
-        }
-        await driver.query(insertRow);
-        await driver.query(`RESET lock_timeout`);
-        await driver.query(`RESET statement_timeout`);
-      }
+      await runFile(driver, exec, insertRow, { lockTimeout, statementTimeout, retries, backoff, log, secrets });
       applied.push(st.tag);
     }
     return { applied, statuses: classify(loaded, (await readApplied(driver, opts)) ?? [], opts.approvals, opts.ruleLevels) };
@@ -323,7 +346,7 @@ async function runStatement(driver: Driver, parsed: ParsedSql, s: Statement, sec
   }
 }
 
-function firstLine(sql: string): string {
+export function firstLine(sql: string): string {
   const line = sql.split("\n")[0];
   return line.length > 160 ? line.slice(0, 157) + "..." : line + (sql.includes("\n") ? " ..." : "");
 }
