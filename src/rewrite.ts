@@ -70,10 +70,16 @@ interface NewEntry {
   existing: boolean;
   tag: string;
   when: number;
-  rewrite: SqlRewrite;
+  /** The migration file as it was. */
+  input: string;
+  /** The rewrite of a split entry (its parts' statements build the intermediate snapshots); unset otherwise, so
+   *  that a folder of thousands of files does not keep every parse tree until the plan is done. */
+  rewrite?: SqlRewrite;
 }
 
 const ZERO_ID = "00000000-0000-0000-0000-000000000000";
+/** Snapshots kept in memory while planning (see readSnapshot in planRewrite). */
+const SNAPSHOT_CACHE = 4;
 
 /** Snapshot after the transactional part of a split migration: the final one without the index changes of the later part. */
 function intermediateSnapshot(finalSnap: Record<string, any>, prevSnap: Record<string, any> | undefined, rw: SqlRewrite, later: number[]) {
@@ -106,11 +112,15 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
   const newTags = options.newTags ?? new Set<string>();
   const entries: NewEntry[] = [];
   const reports: EntryReport[] = [];
-  // Each snapshot is read once (the rewrite of an entry and the snapshot plan both need them).
+  // Snapshots are read in journal order by each step below, and each is needed by its entry and the next
+  // one: a few recent ones are kept, not the folder's (a legacy folder can hold hundreds of MB of them).
   const snapshots = new Map<string, Record<string, any> | undefined>();
   const readSnapshot = (name: string) => {
-    if (!snapshots.has(name)) snapshots.set(name, readSnapshotFile(folder, name));
-    return snapshots.get(name);
+    if (snapshots.has(name)) return snapshots.get(name);
+    const snap = readSnapshotFile(folder, name);
+    snapshots.set(name, snap);
+    if (snapshots.size > SNAPSHOT_CACHE) snapshots.delete(snapshots.keys().next().value!);
+    return snap;
   };
   let previousSnapshotName: string | undefined;
   for (const source of folder.journal.entries) {
@@ -142,7 +152,8 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
         existing: existing && k === 0,
         tag: k === 0 ? source.tag : `${source.tag}_${p.phase ?? `part${k + 1}`}`,
         when: source.when + k,
-        rewrite: rw,
+        input,
+        rewrite: parts.length > 1 ? rw : undefined,
       }),
     );
     if (selected) {
@@ -191,12 +202,12 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
 
   // 1. SQL files under their new names (old ones stay until the journal points elsewhere).
   for (const e of entries) {
-    const oldText = e.part === 0 && e.parts === 1 ? e.rewrite.input : null;
+    const oldText = e.part === 0 && e.parts === 1 ? e.input : null;
     const renamed = e.tag !== e.source.tag;
     if (renamed || e.parts > 1 || oldText !== e.text) stage(e.text, `${e.tag}.sql`);
     if (e.part === 0) {
       diffs.push({
-        before: { path: `${e.source.tag}.sql`, text: e.rewrite.input },
+        before: { path: `${e.source.tag}.sql`, text: e.input },
         after: { path: `${e.tag}.sql`, text: e.text },
       });
     } else {
@@ -209,7 +220,8 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
   const snapshotOps: Op[] = [];
   const existingSnapshots = new Set(folder.snapshots);
   const targets = new Set<string>();
-  let prevSnapOfEntry: Record<string, any> | undefined;
+  // The snapshot before a split entry (its name; read only when an entry is split).
+  let prevSnapName: string | undefined;
   const plans: Array<{ e: NewEntry; oldName?: string; content?: Record<string, any>; newName: string }> = [];
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
@@ -218,13 +230,15 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
     if (e.parts === 1) {
       const has = existingSnapshots.has(oldName);
       plans.push({ e, oldName: has ? oldName : undefined, newName });
-      if (has) prevSnapOfEntry = readSnapshot(oldName);
+      if (has) prevSnapName = oldName;
       continue;
     }
     // A split entry: part 0 gets an intermediate snapshot, the last part drizzle-kit's own.
     if (e.part !== 0) continue;
     const finalSnap = readSnapshot(oldName);
     const group = entries.slice(i, i + e.parts);
+    const rw = e.rewrite!;
+    const prevSnapOfEntry = prevSnapName ? readSnapshot(prevSnapName) : undefined;
     if (!finalSnap) {
       for (const g of group) plans.push({ e: g, newName: snapshotFile(g.tag) });
       continue;
@@ -233,14 +247,14 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
     let prevId = finalSnap.prevId ?? ZERO_ID;
     group.forEach((g, k) => {
       const last = k === group.length - 1;
-      const later = group.slice(k + 1).flatMap((x) => e.rewrite.parts[x.part].statements);
-      const snap = last ? { ...finalSnap } : intermediateSnapshot(finalSnap, prevSnapOfEntry, e.rewrite, later);
+      const later = group.slice(k + 1).flatMap((x) => rw.parts[x.part].statements);
+      const snap = last ? { ...finalSnap } : intermediateSnapshot(finalSnap, prevSnapOfEntry, rw, later);
       if (!last) snap.id = randomUUID();
       snap.prevId = prevId;
       prevId = snap.id;
       plans.push({ e: g, oldName: last ? oldName : undefined, content: snap, newName: snapshotFile(g.tag) });
     });
-    prevSnapOfEntry = finalSnap;
+    prevSnapName = oldName;
   }
   const movedAway = new Set<string>();
   for (const p of [...plans].reverse()) {
@@ -271,7 +285,7 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
     if (options.only && !options.only.has(e.source.tag)) return;
     const path = downFile(e.tag);
     const oldPath = e.part === 0 ? downFile(e.source.tag) : undefined;
-    const unchanged = e.part === 0 && e.parts === 1 && e.tag === e.source.tag && e.text === e.rewrite.input;
+    const unchanged = e.part === 0 && e.parts === 1 && e.tag === e.source.tag && e.text === e.input;
     if (unchanged && existsSync(join(folder.dir, path))) return;
     // The snapshot before the migration (before its first part); before the first one there was nothing.
     const first = i - e.part;
@@ -292,7 +306,7 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
       const hash = sha256(e.text);
       const from = new Set(e.part === 0 ? (prior?.rewrittenFrom ?? []) : []);
       if (e.parts === 1) {
-        const oldHash = sha256(e.rewrite.input);
+        const oldHash = sha256(e.input);
         if (oldHash !== hash) from.add(oldHash);
         if (prior && prior.sha256 !== hash) from.add(prior.sha256);
       }
