@@ -3,7 +3,8 @@
 // the same run, on the same corpus and the same number of fresh databases.
 //
 //   npx tsc -p . && BENCH_PG_URL=postgres://postgres@127.0.0.1:54329/postgres node bench/fanout.mjs
-//   (or: npm run build && npm run bench:fanout; DRIZZLE_GUARD_TEST_PG_URL or DATABASE_URL work too)
+//   (or: npm run build && npm run bench:fanout; DRIZZLE_GUARD_TEST_PG_URL or DATABASE_URL work too; without
+//   any, bench/pg.mjs starts a throwaway cluster from the machine's PostgreSQL binaries, or the bench says it skipped)
 //
 // Env knobs (all optional): BENCH_TENANTS (default 20 databases per contender), BENCH_CONCURRENCY
 // (default 4), BENCH_ROUNDS (default 3; fresh databases every round, the order of the contenders
@@ -22,17 +23,20 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate as drizzleMigrate } from "drizzle-orm/node-postgres/migrator";
 import { connectPg, redactUrl } from "../dist/src/runner/driver.js";
 import { fanOut } from "../dist/src/runner/tenants.js";
+import { benchServer } from "./pg.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const corpus = join(here, "..", "fixtures", "corpus", "shop");
-const URL_ = process.env.BENCH_PG_URL ?? process.env.DRIZZLE_GUARD_TEST_PG_URL ?? process.env.DATABASE_URL;
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 20);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-if (!URL_) {
-  console.error("bench/fanout.mjs needs a PostgreSQL server: set BENCH_PG_URL (or DRIZZLE_GUARD_TEST_PG_URL / DATABASE_URL)");
-  process.exit(2);
+const server = await benchServer();
+if (!server) {
+  // Loud, and not a failure of the other benchmarks: this one alone needs a server.
+  console.log("\n[5] tenant fan-out: SKIPPED, no PostgreSQL here (set BENCH_PG_URL, or install PostgreSQL: a throwaway cluster is started when its binaries are found)");
+  process.exit(0);
 }
+const URL_ = server.url;
 // The approvals the corpus needs (its last migration drops the billing schema and table).
 const approvals = [
   { rule: "ban-drop-table", target: "billing.invoices", reason: "bench" },
@@ -107,7 +111,8 @@ async function catalog(name) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
-console.log(`server: ${redactUrl(URL_)}`);
+console.log(`\n[5] tenant fan-out: drizzle-guard migrate --tenants against a loop of drizzle-orm's migrate()`);
+console.log(`server: ${redactUrl(URL_)}${server.started ? " (a throwaway cluster started for this run)" : ""}`);
 console.log(`corpus: fixtures/corpus/shop (5 unmodified drizzle-kit migrations); ${TENANTS} databases per contender; ${ROUNDS} round(s)`);
 const times = { loop: [], fan: [], one: [] };
 const created = [];
