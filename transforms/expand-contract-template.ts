@@ -31,7 +31,7 @@ import { DEFAULT_BATCH_SIZE, primaryKeyOf } from "./column-backfill.js";
 
 const ID = "expand-contract-template";
 
-interface SqlType {
+export interface SqlType {
   name: string;
   mods: number[];
   array: number;
@@ -45,7 +45,7 @@ function typeOf(typeName: any): SqlType | undefined {
   return { name: names[names.length - 1], mods, array: (typeName.arrayBounds ?? []).length };
 }
 
-function parseTypeText(text: string): SqlType | undefined {
+export function parseTypeText(text: string): SqlType | undefined {
   try {
     const s = parseSql(`SELECT NULL::${text}`, "<snapshot type>").statements[0];
     return typeOf(s?.node?.targetList?.[0]?.ResTarget?.val?.TypeCast?.typeName);
