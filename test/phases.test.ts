@@ -148,6 +148,16 @@ describe("drizzle-guard generate splits unsafe changes into phase files", () => 
       const approved = run(dir, ["lint", join("drizzle", generated[2][0])]);
       expect(approved.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: PASS");
       expect(approved.status).toBe(0);
+      // The expand/contract files of the other type change need no approval: the swap's RENAME is
+      // of drizzle-guard's helper column, which clients never name.
+      const others = run(bare, ["lint", ...generated[2].slice(1).map((f) => join(out, f))]);
+      expect(others.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: PASS");
+      expect(others.stdout).toContain("swap-column");
+      expect(others.stdout).toContain("drop-trigger");
+      // `check` passes on the whole folder (rewritten form, down files guarded, lint with the config's approval).
+      const check = run(dir, ["check"]);
+      expect(check.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: PASS");
+      expect(check.status).toBe(0);
     } finally {
       rmSync(bare, { recursive: true, force: true });
     }

@@ -150,7 +150,9 @@ function typeChangeOf(ctx: Ctx, rel: RangeVar, sync: string): { column: string; 
 /** The sync function and trigger of a type change, as the expand file wrote them (the type as the snapshot after it spells it). */
 function syncSql(ctx: Ctx, rel: RangeVar, change: { column: string; prev: any; next: any }) {
   const viaText = isEnum(ctx.prev, change.prev) && isEnum(ctx.next, change.next);
-  const sql = typeChangeSync(rel, change.column, columnType(change.next), viaText);
+  // drizzle-kit writes an enum type with its schema (`"public"."kind"`): the expand file's spelling.
+  const type = isEnum(ctx.next, change.next) ? `${quoteIdent(change.next.typeSchema || "public")}.${columnType({ ...change.next, typeSchema: undefined })}` : columnType(change.next);
+  const sql = typeChangeSync(rel, change.column, type, viaText);
   const bare = (x: string) => x.replace(/;$/, "");
   return { createFunction: bare(sql.createFunction), createTrigger: bare(sql.createTrigger) };
 }
