@@ -23,6 +23,7 @@ import { applyFile } from "./helpers/apply.js";
 import { createTestDb, PG_URL } from "./helpers/pg.js";
 import { DRIZZLE_KIT, makeProject, ROOT, run, useSchema } from "./helpers/project.js";
 import { PHASE_RULES, squawk } from "./helpers/squawk.js";
+import { rollback } from "../src/runner/rollback.js";
 import phasesConfig from "../examples/phases/drizzle-guard.config.js";
 import { isSafeTypeChange, parseTypeText } from "../transforms/expand-contract-template.js";
 
@@ -415,4 +416,158 @@ describe("the type changes left alone are the ones PostgreSQL makes without a re
       await a.drop();
     }
   });
+});
+
+/**
+ * Every kind of type change (test/projects/types): four through expand/contract (integer -> bigint
+ * NOT NULL with a default, integer -> numeric nullable, enum -> enum with drizzle-kit's USING,
+ * timestamp -> timestamptz), three BLOCKED (unique, indexed, no primary key: approved here to
+ * apply them), two without a rewrite. Applied with rows written between the phases; the catalog
+ * equals drizzle-kit push of v2; the rollback history holds.
+ */
+describe("every kind of type change, applied with rows (test/projects/types)", () => {
+  let typesDir: string;
+  let typesOut: string;
+  const typeApprovals = ["code", "label"].map((c) => ({ rule: "ban-table-rewrite", target: `public.items.${c}`, reason: "test" }));
+  typeApprovals.push({ rule: "ban-table-rewrite", target: "public.logs.n", reason: "test" });
+  const tags = () => readFolder(typesOut).journal.entries.map((e) => e.tag);
+
+  beforeAll(() => {
+    typesDir = makeProject("types", join(ROOT, "test", "projects"));
+    typesOut = join(typesDir, "drizzle");
+    for (const v of ["v1", "v2"]) {
+      useSchema(typesDir, v);
+      const r = run(typesDir, ["generate", "--name", v]);
+      if (r.status !== 0) throw new Error(`generate ${v} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    }
+  }, 120_000);
+  afterAll(() => rmSync(typesDir, { recursive: true, force: true }));
+
+  it("four columns go through expand/contract, three are BLOCKED with their reason, two are left alone", () => {
+    expect(tags().map((t) => t.replace(/^\d{14}_/, ""))).toEqual(["v1", "v2", "v2_backfill", "v2_validate", "v2_contract"]);
+    const expand = readFileSync(join(typesOut, `${tags()[1]}.sql`), "utf8");
+    for (const c of ["qty", "amount", "kind", "seen_at"]) expect(expand, c).toContain(`ADD COLUMN IF NOT EXISTS "${c}_dg_new"`);
+    expect(expand).toContain(`NEW."kind_dg_new" := NEW."kind"::text::"public"."kind2";`);
+    const reasons = [...expand.matchAll(/^-- drizzle-guard does not write the expand\/contract files for it: (.*)$/gm)].map((m) => m[1]);
+    expect(reasons).toEqual([
+      "the column is in a unique constraint.",
+      `the column is in index "items_label_idx" (dropping the old column would drop it).`,
+      "the table has no one-column primary key to batch the backfill by.",
+    ]);
+    expect(expand).toContain(`ALTER TABLE "items" ALTER COLUMN "price" SET DATA TYPE numeric(12, 2);`);
+    expect(expand).toContain(`ALTER TABLE "items" ALTER COLUMN "note" SET DATA TYPE varchar(40);`);
+    const blocked = run(typesDir, ["lint", "drizzle"]);
+    expect(blocked.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: BLOCKED (ban-table-rewrite)");
+    const findings = tags().flatMap((t) => {
+      const file = join(typesOut, `${t}.sql`);
+      const inTransaction = !readFileSync(file, "utf8").startsWith("-- drizzle-guard: transaction=off");
+      return squawk(file, inTransaction).filter((v) => PHASE_RULES.includes(v.rule_name)).map((v) => `${t}:${v.line} ${v.rule_name}`);
+    });
+    expect(findings).toEqual([]);
+  });
+
+  /** Applies the first `k` entries of the folder. */
+  async function upToTag(driver: Driver, k: number): Promise<void> {
+    const copy = join(mkdtempSync(join(tmpdir(), "dg-types-")), "drizzle");
+    cpSync(typesOut, copy, { recursive: true });
+    const path = join(copy, "meta", "_journal.json");
+    const journal = JSON.parse(readFileSync(path, "utf8"));
+    journal.entries = journal.entries.slice(0, k);
+    writeFileSync(path, JSON.stringify(journal, null, 2));
+    try {
+      await migrate({ driver, out: copy, approvals: typeApprovals });
+    } finally {
+      rmSync(join(copy, ".."), { recursive: true, force: true });
+    }
+  }
+
+  async function withRows(driver: Driver): Promise<void> {
+    await driver.query(`set timezone = 'UTC'`);
+    await upToTag(driver, 1);
+    await driver.query(
+      `insert into items (qty, code, label, amount, kind, seen_at) select i, 'c' || i, 'l' || i, case when i % 3 = 0 then null else i * 10 end, case when i % 2 = 0 then 'b' else 'a' end::kind, timestamp '2020-01-01' + i * interval '1 hour' from generate_series(1, 1200) i`,
+    );
+    await driver.query(`insert into logs select i, 'm' || i from generate_series(1, 50) i`);
+    const write = async (round: number) => {
+      await driver.query(`insert into items (qty, amount, kind, seen_at) select ${round} * 1000 + i, i, 'b', timestamp '2021-06-01 12:00' from generate_series(1, 10) i`);
+      await driver.query(`update items set qty = qty + ${round}, amount = coalesce(amount, 0) + ${round}, kind = 'b', seen_at = seen_at + interval '1 day' where id % ${round + 4} = 0`);
+    };
+    const values = async (sql: string) => (await driver.query(sql)).rows.map((r) => JSON.stringify(r));
+    const current = `select id, qty::text, amount::numeric(12, 2)::text as amount, kind::text, to_char(seen_at, 'YYYY-MM-DD HH24:MI') as seen_at from items order by id`;
+    for (let k = 2; k <= 4; k++) {
+      await upToTag(driver, k);
+      await write(k);
+    }
+    const before = await values(current);
+    await upToTag(driver, 5);
+    expect(await values(current)).toEqual(before);
+    const types = (await driver.query(`select attname, format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = 'items'::regclass and attname in ('qty', 'amount', 'kind', 'seen_at') order by attname`)).rows;
+    expect(types).toEqual([
+      { attname: "amount", t: "numeric(12,2)" },
+      { attname: "kind", t: "kind2" },
+      { attname: "qty", t: "bigint" },
+      { attname: "seen_at", t: "timestamp with time zone" },
+    ]);
+  }
+
+  it("PGlite: phases with rows, then the catalog of drizzle-kit push, then rollback entry by entry", async () => {
+    const db = await openPglite();
+    const pglite = join(typesDir, ".pglite");
+    try {
+      await withRows(db);
+      rmSync(pglite, { recursive: true, force: true });
+      const r = spawnSync(process.execPath, [DRIZZLE_KIT, "push", "--force"], { cwd: typesDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      if (r.status !== 0) throw new Error(`drizzle-kit push failed:\n${r.stdout}\n${r.stderr}`);
+      const pushed = await openPglite(pglite);
+      try {
+        const mine = await readCatalog(db);
+        expectNoLeftovers(mine);
+        expect(diffCatalogs(await readCatalog(pushed), mine)).toEqual([]);
+      } finally {
+        await pushed.close();
+      }
+    } finally {
+      await db.close();
+    }
+    // Rollback, one entry at a time, gives the catalog before each entry; the contract's down file
+    // stops without --force (casting numeric and timestamptz back can change values).
+    const fresh = await openPglite();
+    try {
+      const catalogs = [await readCatalog(fresh)];
+      for (let k = 1; k <= 5; k++) {
+        await upToTag(fresh, k);
+        catalogs.push(await readCatalog(fresh));
+      }
+      const stop = await rollback({ driver: fresh, out: typesOut, steps: 1 }).catch((e) => e);
+      expect(stop.message).toContain("IRREVERSIBLE: public.items.seen_at changed type from timestamp to timestamp with time zone");
+      for (let k = 5; k >= 1; k--) {
+        expect((await rollback({ driver: fresh, out: typesOut, steps: 1, force: true })).rolledBack).toEqual([tags()[k - 1]]);
+        expect(diffCatalogs(catalogs[k - 1], await readCatalog(fresh)), `before ${tags()[k - 1]}`).toEqual([]);
+      }
+    } finally {
+      await fresh.close();
+    }
+  }, 120_000);
+
+  it.skipIf(!PG_URL)("PostgreSQL 15: phases with rows, then the catalog of drizzle-kit push", async () => {
+    const [a, b] = [await createTestDb("types"), await createTestDb("typespush")];
+    const [da, db] = [await connectPg(a.url), await connectPg(b.url)];
+    try {
+      await withRows(da);
+      const r = spawnSync(process.execPath, [DRIZZLE_KIT, "push", "--force", "--dialect", "postgresql", "--schema", "./schema.ts", "--url", b.url], {
+        cwd: typesDir,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      if (r.status !== 0) throw new Error(`drizzle-kit push failed:\n${r.stdout}\n${r.stderr}`);
+      const mine = await readCatalog(da);
+      expectNoLeftovers(mine);
+      expect(diffCatalogs(await readCatalog(db), mine)).toEqual([]);
+    } finally {
+      await da.close();
+      await db.close();
+      await a.drop();
+      await b.drop();
+    }
+  }, 120_000);
 });
