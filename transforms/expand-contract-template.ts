@@ -303,7 +303,9 @@ export const expandContractTemplate: StatementTransform = {
                 ? "the column changes type more than once in this migration"
                 : !cast
                   ? "the USING expression is not a plain cast of the column"
-                  : notFaithful([ctx.previousSnapshot, ctx.snapshot], table, cmd.name, typeChangeNames(n.relation.relname, cmd.name).column);
+                  : !ctx.snapshot?.tables?.[table]?.columns?.[cmd.name]
+                    ? "the column is not in drizzle-kit's snapshot after the migration (its default and NOT NULL are unknown)"
+                    : notFaithful([ctx.previousSnapshot, ctx.snapshot], table, cmd.name, typeChangeNames(n.relation.relname, cmd.name).column);
         if (!reason && cast && expandContract(ctx, s, cmd, cast.viaText, edits, added)) {
           replaced.push(s.index);
           break;
