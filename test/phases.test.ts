@@ -191,26 +191,26 @@ describe("drizzle-guard generate splits unsafe changes into phase files", () => 
 });
 
 /** A copy of the migrations folder whose journal ends at `tag` (same files, names and `when`). */
-function upTo(tag: string): string {
+/** Applies the first `count` entries of `folder` (a copy whose journal ends there); returns the tags applied now. */
+async function migratePrefix(driver: Driver, folder: string, count: number, approve: typeof approvals): Promise<string[]> {
   const copy = join(mkdtempSync(join(tmpdir(), "dg-phases-upto-")), "drizzle");
-  cpSync(out, copy, { recursive: true });
+  cpSync(folder, copy, { recursive: true });
   const path = join(copy, "meta", "_journal.json");
   const journal = JSON.parse(readFileSync(path, "utf8"));
-  const end = journal.entries.findIndex((e: { tag: string }) => e.tag.replace(/^\d{14}_/, "") === tag);
-  expect(end).toBeGreaterThanOrEqual(0);
-  journal.entries = journal.entries.slice(0, end + 1);
+  journal.entries = journal.entries.slice(0, count);
   writeFileSync(path, JSON.stringify(journal, null, 2));
-  return copy;
+  try {
+    return (await migrate({ driver, out: copy, approvals: approve })).applied.map((t) => t.replace(/^\d{14}_/, ""));
+  } finally {
+    rmSync(join(copy, ".."), { recursive: true, force: true });
+  }
 }
 
 /** Applies the folder up to `tag`; returns the tags applied now. */
 async function migrateTo(driver: Driver, tag: string): Promise<string[]> {
-  const copy = upTo(tag);
-  try {
-    return (await migrate({ driver, out: copy, approvals })).applied.map((t) => t.replace(/^\d{14}_/, ""));
-  } finally {
-    rmSync(join(copy, ".."), { recursive: true, force: true });
-  }
+  const end = readFolder(out).journal.entries.findIndex((e) => e.tag.replace(/^\d{14}_/, "") === tag);
+  expect(end).toBeGreaterThanOrEqual(0);
+  return migratePrefix(driver, out, end + 1, approvals);
 }
 
 /** What the application writes while a phase is deployed: new rows and changed scores. */
@@ -283,9 +283,10 @@ function expectNoLeftovers(c: Catalog): void {
   expect(Object.entries(c.indexes).filter(([, i]) => !i.valid)).toEqual([]);
 }
 
-function push(args: string[]): void {
-  useSchema(dir, "v3");
-  const r = spawnSync(process.execPath, [DRIZZLE_KIT, "push", "--force", ...args], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+/** drizzle-kit push of a project's last schema version (default: the phases example's v3). */
+function push(args: string[], project = dir, version = "v3"): void {
+  useSchema(project, version);
+  const r = spawnSync(process.execPath, [DRIZZLE_KIT, "push", "--force", ...args], { cwd: project, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (r.status !== 0) throw new Error(`drizzle-kit push failed:\n${r.stdout}\n${r.stderr}`);
 }
 
@@ -434,6 +435,8 @@ describe("every kind of type change, applied with rows (test/projects/types)", (
 
   beforeAll(() => {
     typesDir = makeProject("types", join(ROOT, "test", "projects"));
+    // The same drizzle-kit config as the phases example.
+    cpSync(join(ROOT, "examples", "phases", "drizzle.config.ts"), join(typesDir, "drizzle.config.ts"));
     typesOut = join(typesDir, "drizzle");
     for (const v of ["v1", "v2"]) {
       useSchema(typesDir, v);
@@ -467,19 +470,7 @@ describe("every kind of type change, applied with rows (test/projects/types)", (
   });
 
   /** Applies the first `k` entries of the folder. */
-  async function upToTag(driver: Driver, k: number): Promise<void> {
-    const copy = join(mkdtempSync(join(tmpdir(), "dg-types-")), "drizzle");
-    cpSync(typesOut, copy, { recursive: true });
-    const path = join(copy, "meta", "_journal.json");
-    const journal = JSON.parse(readFileSync(path, "utf8"));
-    journal.entries = journal.entries.slice(0, k);
-    writeFileSync(path, JSON.stringify(journal, null, 2));
-    try {
-      await migrate({ driver, out: copy, approvals: typeApprovals });
-    } finally {
-      rmSync(join(copy, ".."), { recursive: true, force: true });
-    }
-  }
+  const upToTag = (driver: Driver, k: number) => migratePrefix(driver, typesOut, k, typeApprovals);
 
   async function withRows(driver: Driver): Promise<void> {
     await driver.query(`set timezone = 'UTC'`);
@@ -516,8 +507,7 @@ describe("every kind of type change, applied with rows (test/projects/types)", (
     try {
       await withRows(db);
       rmSync(pglite, { recursive: true, force: true });
-      const r = spawnSync(process.execPath, [DRIZZLE_KIT, "push", "--force"], { cwd: typesDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-      if (r.status !== 0) throw new Error(`drizzle-kit push failed:\n${r.stdout}\n${r.stderr}`);
+      push([], typesDir, "v2");
       const pushed = await openPglite(pglite);
       try {
         const mine = await readCatalog(db);
@@ -554,12 +544,7 @@ describe("every kind of type change, applied with rows (test/projects/types)", (
     const [da, db] = [await connectPg(a.url), await connectPg(b.url)];
     try {
       await withRows(da);
-      const r = spawnSync(process.execPath, [DRIZZLE_KIT, "push", "--force", "--dialect", "postgresql", "--schema", "./schema.ts", "--url", b.url], {
-        cwd: typesDir,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      if (r.status !== 0) throw new Error(`drizzle-kit push failed:\n${r.stdout}\n${r.stderr}`);
+      push(["--dialect", "postgresql", "--schema", "./schema.ts", "--url", b.url], typesDir, "v2");
       const mine = await readCatalog(da);
       expectNoLeftovers(mine);
       expect(diffCatalogs(await readCatalog(db), mine)).toEqual([]);
