@@ -266,8 +266,8 @@ describe("schema tenants on PGlite", () => {
     }
   });
 
-  it("the phases project (NOT NULL path, USING INDEX, index replacement, a batched backfill DO block) on schema tenants equals a plain migrate", async () => {
-    const approvals = [{ rule: "ban-table-rewrite", target: "public.accounts.score", reason: "test" }];
+  it("the phases project (NOT NULL path, USING INDEX, index replacement, batched backfills, a type change's sync trigger and swap) on schema tenants equals a plain migrate", async () => {
+    const approvals = [{ rule: "ban-table-rewrite", target: "public.accounts.name", reason: "test" }];
     const backfill = sqlFiles(phases).find((f) => f.endsWith("_v2_backfill.sql"))!;
     const text = readFileSync(join(phases, backfill), "utf8");
     expect(to(text, STRANGE)).toBe(text); // unqualified names only: search_path does the work

@@ -22,7 +22,7 @@ const ID = "column-backfill";
 export const DEFAULT_BATCH_SIZE = 1000;
 
 /** The single-column primary key of a table in drizzle-kit's snapshot, if it has one. */
-function primaryKeyOf(snapshot: Record<string, any> | undefined, table: string): string | undefined {
+export function primaryKeyOf(snapshot: Record<string, any> | undefined, table: string): string | undefined {
   const t = snapshot?.tables?.[table];
   if (!t) return undefined;
   const composite = Object.values<any>(t.compositePrimaryKeys ?? {});

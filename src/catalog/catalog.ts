@@ -64,6 +64,22 @@ export interface PolicyInfo {
   withCheck: string | null;
 }
 
+export interface TriggerInfo {
+  table: string;
+  /** pg_get_triggerdef: timing, events, function. */
+  definition: string;
+  enabled: boolean;
+}
+
+export interface FunctionInfo {
+  /** "function" | "procedure" | "aggregate" | "window". */
+  kind: string;
+  result: string | null;
+  language: string;
+  /** The body as written (prosrc). */
+  source: string;
+}
+
 export interface Catalog {
   schemas: string[];
   tables: Record<string, TableInfo>;
@@ -73,6 +89,10 @@ export interface Catalog {
   sequences: Record<string, SequenceInfo>;
   views: Record<string, ViewInfo>;
   policies: Record<string, PolicyInfo>;
+  /** `schema.table.trigger`: user triggers (not the internal ones behind foreign keys). */
+  triggers: Record<string, TriggerInfo>;
+  /** `schema.name(argument types)`: functions and procedures, but for those of extensions. */
+  functions: Record<string, FunctionInfo>;
 }
 
 export interface ReadCatalogOptions {
@@ -198,6 +218,25 @@ export async function readCatalog(driver: Driver, opts: ReadCatalogOptions = {})
       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
      where ${SCHEMA_FILTER}`);
 
+  const triggerRows = await q(`
+    select n.nspname as schema, c.relname as table, t.tgname as name,
+           pg_catalog.pg_get_triggerdef(t.oid, true) as definition, t.tgenabled <> 'D' as enabled
+      from pg_catalog.pg_trigger t
+      join pg_catalog.pg_class c on c.oid = t.tgrelid
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where not t.tgisinternal and ${SCHEMA_FILTER}`);
+
+  const functionRows = await q(`
+    select n.nspname as schema, p.proname as name, pg_catalog.pg_get_function_identity_arguments(p.oid) as args,
+           case p.prokind when 'f' then 'function' when 'p' then 'procedure' when 'a' then 'aggregate' when 'w' then 'window' end as kind,
+           pg_catalog.pg_get_function_result(p.oid) as result, l.lanname as language, p.prosrc as source
+      from pg_catalog.pg_proc p
+      join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+      join pg_catalog.pg_language l on l.oid = p.prolang
+     where ${SCHEMA_FILTER}
+       and not exists (select 1 from pg_catalog.pg_depend d
+                        where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')`);
+
   const COMMANDS: Record<string, string> = { r: "select", a: "insert", w: "update", d: "delete", "*": "all" };
   return {
     schemas,
@@ -230,11 +269,20 @@ export async function readCatalog(driver: Driver, opts: ReadCatalogOptions = {})
         },
       ]),
     ),
+    triggers: sortedRecord(
+      triggerRows.map((t) => [key(t.schema, t.table, t.name), { table: key(t.schema, t.table), definition: t.definition, enabled: !!t.enabled }]),
+    ),
+    functions: sortedRecord(
+      functionRows.map((f) => [
+        `${key(f.schema, f.name)}(${f.args})`,
+        { kind: f.kind, result: f.result ?? null, language: f.language, source: f.source },
+      ]),
+    ),
   };
 }
 
 export type CatalogSection = Exclude<keyof Catalog, "schemas">;
-export const SECTIONS: CatalogSection[] = ["tables", "indexes", "constraints", "enums", "sequences", "views", "policies"];
+export const SECTIONS: CatalogSection[] = ["tables", "indexes", "constraints", "enums", "sequences", "views", "policies", "triggers", "functions"];
 
 export interface CatalogDifference {
   section: CatalogSection | "schemas";

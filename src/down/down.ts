@@ -10,7 +10,7 @@
 import { applyEdits } from "../engine.js";
 import { buildContext } from "../rewrite-sql.js";
 import { parsePlpgsqlBlock, parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
-import { notNullHelperName } from "../sql/phase-sql.js";
+import { castSql, columnExists, doIf, isTypeChangeHelper, notNullHelperName, typeChangeNames, typeChangeSync } from "../sql/phase-sql.js";
 import { listKey, listSql, nameList, quoteIdent, quoteLiteral, relKey, relSql, type RangeVar } from "../sql/names.js";
 import { guards } from "../../transforms/guards.js";
 import {
@@ -61,6 +61,7 @@ function objectNames(o: any): string[] {
   if (o?.List) return nameList(o.List.items);
   if (o?.TypeName) return nameList(o.TypeName.names);
   if (o?.String) return [o.String.sval];
+  if (o?.ObjectWithArgs) return nameList(o.ObjectWithArgs.objname);
   return [];
 }
 
@@ -122,7 +123,75 @@ function columnOf(ctx: Ctx, rel: RangeVar, name: string): Record<string, any> | 
 /** The column whose NOT NULL helper constraint (src/sql/phase-sql.ts) has this name, if any. */
 function notNullHelperColumn(ctx: Ctx, rel: RangeVar, name: string): string | undefined {
   const columns = new Set([...Object.keys(tableOf(ctx, rel)?.columns ?? {}), ...Object.keys(findTable(ctx.next, relKey(rel))?.columns ?? {})]);
-  return [...columns].find((c) => notNullHelperName(rel.relname, c) === name);
+  // A type change's new column (`<column>_dg_new`) gets the helper too.
+  const all = [...columns].flatMap((c) => [c, typeChangeNames(rel.relname, c).column]);
+  return all.find((c) => notNullHelperName(rel.relname, c) === name);
+}
+
+/** True when a snapshot column's type is one of the snapshot's enums. */
+function isEnum(snap: Snapshot | undefined, col: Record<string, any>): boolean {
+  return !!snap?.enums?.[`${col.typeSchema || "public"}.${String(col.type).replace(/\[\d*\]/g, "")}`];
+}
+
+/**
+ * A column of `rel` whose type changes through expand/contract in this migration and whose sync
+ * trigger (and function) is named `sync`: its type before (`prev`) and after (`next`).
+ */
+function typeChangeOf(ctx: Ctx, rel: RangeVar, sync: string): { column: string; prev: any; next: any } | undefined {
+  const before = tableOf(ctx, rel);
+  const after = findTable(ctx.next, relKey(rel));
+  for (const [name, prev] of Object.entries<any>(before?.columns ?? {})) {
+    const next = after?.columns?.[name];
+    if (next && typeChangeNames(rel.relname, name).sync === sync) return { column: name, prev, next };
+  }
+  return undefined;
+}
+
+/** The sync function and trigger of a type change, as the expand file wrote them (the type as the snapshot after it spells it). */
+function syncSql(ctx: Ctx, rel: RangeVar, change: { column: string; prev: any; next: any }) {
+  const viaText = isEnum(ctx.prev, change.prev) && isEnum(ctx.next, change.next);
+  // drizzle-kit writes an enum type with its schema (`"public"."kind"`): the expand file's spelling.
+  const type = isEnum(ctx.next, change.next) ? `${quoteIdent(change.next.typeSchema || "public")}.${columnType({ ...change.next, typeSchema: undefined })}` : columnType(change.next);
+  const sql = typeChangeSync(rel, change.column, type, viaText);
+  const bare = (x: string) => x.replace(/;$/, "");
+  return { createFunction: bare(sql.createFunction), createTrigger: bare(sql.createTrigger) };
+}
+
+/** The table (as the statement names it) of the sync function `names` ([schema,] name): searched in the snapshot before. */
+function syncFunctionTable(ctx: Ctx, names: string[]): { rel: RangeVar; change: { column: string; prev: any; next: any } } | undefined {
+  const schema = names.length > 1 ? names[0] : "public";
+  for (const t of Object.values<any>(ctx.prev?.tables ?? {})) {
+    if ((t.schema || "public") !== schema) continue;
+    const rel: RangeVar = names.length > 1 ? { schemaname: schema, relname: t.name } : { relname: t.name };
+    const change = typeChangeOf(ctx, rel, names[names.length - 1]);
+    if (change) return { rel, change };
+  }
+  return undefined;
+}
+
+/**
+ * The inverse of the contract file's swap (DROP COLUMN "c"; RENAME "c_dg_new" TO "c"): the new
+ * column back under its helper name, the old column added again and filled from it (cast back),
+ * with its old default and NOT NULL, in one guarded statement.
+ */
+function invertSwap(ctx: Ctx, rel: RangeVar, column: string): Step {
+  const old = columnOf(ctx, rel, column);
+  const now = findTable(ctx.next, relKey(rel))?.columns?.[column];
+  if (!old || !now) return cannot(`the swap of ${relKey(rel)}.${column} (its type before or after is not in the snapshots)`);
+  const t = relSql(rel);
+  const helper = typeChangeNames(rel.relname, column).column;
+  const col = quoteIdent(column);
+  const back = castSql(helper, columnType(old), isEnum(ctx.prev, old) && isEnum(ctx.next, now));
+  const sql = doIf(`NOT ${columnExists(rel, helper)}`, [
+    `ALTER TABLE ${t} RENAME COLUMN ${col} TO ${quoteIdent(helper)}`,
+    `ALTER TABLE ${t} ADD COLUMN ${col} ${columnType(old)}`,
+    `UPDATE ${t} SET ${col} = ${back}`,
+    ...(old.default !== undefined ? [`ALTER TABLE ${t} ALTER COLUMN ${col} SET DEFAULT ${old.default}`] : []),
+    ...(old.notNull ? [`ALTER TABLE ${t} ALTER COLUMN ${col} SET NOT NULL`] : []),
+  ].join(";\n")).replace(/;$/, "");
+  return lossless(old.type, now.type) && lossless(now.type, old.type)
+    ? step(sql)
+    : irreversible(`${relKey(rel)}.${column} changed type from ${old.type} to ${now.type}: converting values back may not give the old values`, sql);
 }
 
 /** Subcommands whose inverse needs the table as it was before. */
@@ -293,6 +362,18 @@ function invertDrop(s: Statement, ctx: Ctx): Step[] {
         steps.push(sql ? step(sql) : cannot(`DROP of ${what} (not in the snapshot)`));
         break;
       }
+      case "OBJECT_TRIGGER": {
+        // drizzle-guard's sync trigger of a type change: back as the expand file created it.
+        const rel: RangeVar = names.length > 2 ? { schemaname: names[0], relname: names[1] } : { relname: names[0] };
+        const change = names.length >= 2 ? typeChangeOf(ctx, rel, names[names.length - 1]) : undefined;
+        steps.push(change ? step(syncSql(ctx, rel, change).createTrigger) : cannot(`DROP of ${what}`));
+        break;
+      }
+      case "OBJECT_FUNCTION": {
+        const found = (o?.ObjectWithArgs?.objargs ?? []).length === 0 ? syncFunctionTable(ctx, names) : undefined;
+        steps.push(found ? step(syncSql(ctx, found.rel, found.change).createFunction) : cannot(`DROP of ${what}`));
+        break;
+      }
       case "OBJECT_POLICY": {
         const tableKey = listKey(names.slice(0, -1));
         const t = findTable(ctx.prev, tableKey);
@@ -387,6 +468,20 @@ function invert(s: Statement, ctx: Ctx, file: string): Step[] {
   switch (s.kind) {
     case "DoStmt": {
       const inner = doBlockStatements(s, file);
+      const [drop, rename] = inner?.statements ?? [];
+      if (
+        inner?.statements.length === 2 &&
+        drop.kind === "AlterTableStmt" &&
+        drop.node.cmds?.length === 1 &&
+        drop.node.cmds[0].AlterTableCmd?.subtype === "AT_DropColumn" &&
+        rename.kind === "RenameStmt" &&
+        rename.node.renameType === "OBJECT_COLUMN" &&
+        rename.node.newname === drop.node.cmds[0].AlterTableCmd.name &&
+        isTypeChangeHelper(rename.node.subname, rename.node.newname) &&
+        relKey(rename.node.relation) === relKey(drop.node.relation)
+      ) {
+        return [invertSwap(ctx, drop.node.relation, rename.node.newname)];
+      }
       if (inner?.statements.length && inner.statements.every((x) => DATA_ONLY.has(x.kind))) return [nothing("the DO block changes data only")];
       if (!inner?.statements.length || !inner.guardShaped) return [cannot("a DO block")];
       return [...inner.statements].reverse().flatMap((x) => invert(x, ctx, file));
@@ -414,6 +509,16 @@ function invert(s: Statement, ctx: Ctx, file: string): Step[] {
       return n.objtype === "OBJECT_MATVIEW" ? [step(`DROP MATERIALIZED VIEW ${relSql(n.into.rel)}`)] : [step(`DROP TABLE ${relSql(n.into.rel)}`)];
     case "CreatePolicyStmt":
       return [step(`DROP POLICY ${quoteIdent(n.policy_name)} ON ${relSql(n.table)}`)];
+    case "CreateTrigStmt":
+      return [step(`DROP TRIGGER ${quoteIdent(n.trigname)} ON ${relSql(n.relation)}`)];
+    case "CreateFunctionStmt": {
+      // Only a function without parameters (drizzle-guard's sync functions): DROP FUNCTION needs the argument types.
+      const names = nameList(n.funcname);
+      if ((n.parameters ?? []).length || n.is_procedure) return [cannot("CREATE FUNCTION with parameters")];
+      // OR REPLACE may have replaced a function that was there before: only drizzle-guard's own is dropped.
+      if (n.replace && !names[names.length - 1].endsWith("_dg_sync")) return [cannot("CREATE OR REPLACE FUNCTION (it may have replaced one)")];
+      return [step(`DROP FUNCTION ${listSql(names)}()`)];
+    }
     case "AlterEnumStmt": {
       const type = listSql(listKey(nameList(n.typeName)).split("."));
       if (n.oldVal) return [step(`ALTER TYPE ${type} RENAME VALUE ${quoteLiteral(n.newVal)} TO ${quoteLiteral(n.oldVal)}`)];

@@ -6,6 +6,7 @@
 import { directivesAbove, type ParsedSql, type Statement } from "../sql/parse.js";
 import { doBlockStatements } from "./rules.js";
 import { listKey, nameList, relKey } from "../sql/names.js";
+import { isTypeChangeHelper } from "../sql/phase-sql.js";
 
 export interface ConfigApproval {
   rule: string;
@@ -67,7 +68,11 @@ export const FORBIDDEN: readonly ForbiddenRule[] = [
   {
     id: "ban-rename-column",
     description: "renaming a column breaks every running client that uses the old name",
-    match: (s) => (s.kind === "RenameStmt" && s.node.renameType === "OBJECT_COLUMN" ? `${relKey(s.node.relation)}.${s.node.subname}` : undefined),
+    // The contract file's swap gives an expand/contract helper column the name of the column it replaces: clients keep their name.
+    match: (s) =>
+      s.kind === "RenameStmt" && s.node.renameType === "OBJECT_COLUMN" && !isTypeChangeHelper(s.node.subname, s.node.newname)
+        ? `${relKey(s.node.relation)}.${s.node.subname}`
+        : undefined,
   },
   {
     id: "ban-rename-table",

@@ -6,7 +6,8 @@
  */
 import { hasVolatileCall } from "../sql/volatile.js";
 import { parsePlpgsqlBlock, parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
-import { relKey } from "../sql/names.js";
+import { nameList, relKey } from "../sql/names.js";
+import { isTypeChangeHelper } from "../sql/phase-sql.js";
 
 export type Lock =
   | "ACCESS EXCLUSIVE"
@@ -101,6 +102,7 @@ export const RULES: Record<string, Rule> = Object.fromEntries(
     r("rename", "RENAME breaks running clients (forbidden unless approved for tables and columns)", "ACCESS EXCLUSIVE", "high", {
       alternative: "add the new name, dual-write, backfill, switch reads, drop the old one",
     }),
+    r("swap-column", "RENAME of an expand/contract helper column to the name of the column it replaces (after that column is dropped): catalog-only", "ACCESS EXCLUSIVE", "low"),
     r("rename-index", "ALTER INDEX ... RENAME: clients do not name indexes (PostgreSQL 12+ takes a weaker lock)", "SHARE UPDATE EXCLUSIVE", "low"),
     r("set-schema", "SET SCHEMA moves the object: running clients lose it", "ACCESS EXCLUSIVE", "high"),
     r("create-type", "CREATE TYPE / DOMAIN", "none", "low"),
@@ -115,6 +117,10 @@ export const RULES: Record<string, Rule> = Object.fromEntries(
     r("drop-view", "DROP VIEW", "ACCESS EXCLUSIVE", "medium"),
     r("policy", "CREATE/ALTER POLICY", "ACCESS EXCLUSIVE", "low"),
     r("drop-policy", "DROP POLICY", "ACCESS EXCLUSIVE", "medium"),
+    r("function", "CREATE [OR REPLACE] FUNCTION / PROCEDURE: no table lock", "none", "low"),
+    r("drop-function", "DROP FUNCTION / PROCEDURE", "none", "low"),
+    r("create-trigger", "CREATE TRIGGER: brief lock; the function then runs on every write the trigger names", "SHARE ROW EXCLUSIVE", "low"),
+    r("drop-trigger", "DROP TRIGGER: brief lock", "ACCESS EXCLUSIVE", "low"),
     r("role", "CREATE/ALTER/DROP ROLE, GRANT", "none", "low"),
     r("data-change", "INSERT / UPDATE / DELETE", "ROW EXCLUSIVE", "medium"),
     r("truncate", "TRUNCATE (forbidden unless approved)", "ACCESS EXCLUSIVE", "high"),
@@ -212,6 +218,9 @@ const DROP_RULE: Record<string, string> = {
   OBJECT_VIEW: "drop-view",
   OBJECT_MATVIEW: "drop-view",
   OBJECT_POLICY: "drop-policy",
+  OBJECT_FUNCTION: "drop-function",
+  OBJECT_PROCEDURE: "drop-function",
+  OBJECT_TRIGGER: "drop-trigger",
 };
 
 /** The rules that apply to one statement (ALTER TABLE gives one per subcommand). */
@@ -231,8 +240,14 @@ export function classify(s: Statement, ctx: LintContext): Classified[] {
     case "DropStmt":
       if (n.removeType === "OBJECT_INDEX") return one(n.concurrent ? "drop-index-concurrently" : "drop-index");
       return one(DROP_RULE[n.removeType] ?? "other");
-    case "RenameStmt":
-      return one(n.renameType === "OBJECT_INDEX" ? "rename-index" : "rename", relKey(n.relation));
+    case "RenameStmt": {
+      const swap = n.renameType === "OBJECT_COLUMN" && isTypeChangeHelper(n.subname, n.newname);
+      return one(n.renameType === "OBJECT_INDEX" ? "rename-index" : swap ? "swap-column" : "rename", relKey(n.relation));
+    }
+    case "CreateFunctionStmt":
+      return one("function", nameList(n.funcname).join("."));
+    case "CreateTrigStmt":
+      return one("create-trigger", `${relKey(n.relation)} ${n.trigname}`);
     case "AlterObjectSchemaStmt":
       return one("set-schema");
     case "CreateEnumStmt":

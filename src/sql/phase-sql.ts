@@ -90,3 +90,69 @@ export function backfillBlock(rel: RangeVar, column: string, expression: string,
   const tag = body.includes("$$") ? "$dg$" : "$$";
   return `DO ${tag}\n${body}\n${tag};`;
 }
+
+/**
+ * Names of an expand/contract type change's helpers: the new column (`<column>_dg_new`, renamed
+ * to `<column>` in the contract file) and the trigger and its function that keep it in sync
+ * (`<table>_<column>_dg_sync`, both).
+ */
+export function typeChangeNames(table: string, column: string): { column: string; sync: string } {
+  return { column: derivedName(column, "_dg_new"), sync: derivedName(`${table}_${column}`, "_dg_sync") };
+}
+
+/** True when `name` is the expand/contract helper column of `column`. */
+export const isTypeChangeHelper = (name: string, column: string) => typeChangeNames("", column).column === name;
+
+/** The sync function in the table's schema, as written by the statement (`"schema"."name"`). */
+export const syncFunctionSql = (rel: RangeVar, name: string) => relSql({ schemaname: rel.schemaname, relname: name });
+
+/** `"column"::type`, or `"column"::text::type` (drizzle-kit's USING for an enum to another enum). */
+export function castSql(column: string, type: string, viaText: boolean): string {
+  return `${quoteIdent(column)}${viaText ? "::text" : ""}::${type}`;
+}
+
+/**
+ * The expand file's sync: a function that sets the new column from the old one on every INSERT and
+ * UPDATE (`NEW.new := NEW.old::type`), and its BEFORE trigger (guarded: PostgreSQL before 14 has no
+ * CREATE OR REPLACE TRIGGER). The contract file's drops, in the order they run.
+ */
+export function typeChangeSync(
+  rel: RangeVar,
+  column: string,
+  type: string,
+  viaText: boolean,
+): { createFunction: string; createTrigger: string; dropTrigger: string; dropFunction: string } {
+  const names = typeChangeNames(rel.relname, column);
+  const fn = syncFunctionSql(rel, names.sync);
+  const table = relSql(rel);
+  const body = `BEGIN\n\tNEW.${quoteIdent(names.column)} := NEW.${castSql(column, type, viaText)};\n\tRETURN NEW;\nEND`;
+  const tag = body.includes("$$") ? "$dg$" : "$$";
+  const trigger = `CREATE TRIGGER ${quoteIdent(names.sync)} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}()`;
+  return {
+    createFunction: `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS ${tag}\n${body}\n${tag};`,
+    createTrigger: doIf(
+      `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = ${regclass(rel)} AND tgname = ${quoteLiteral(names.sync)})`,
+      trigger,
+    ),
+    dropTrigger: `DROP TRIGGER IF EXISTS ${quoteIdent(names.sync)} ON ${table};`,
+    dropFunction: `DROP FUNCTION IF EXISTS ${fn}();`,
+  };
+}
+
+/** "The table has this column" (not dropped). */
+export function columnExists(rel: RangeVar, column: string): string {
+  return `EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = ${regclass(rel)} AND attname = ${quoteLiteral(column)} AND NOT attisdropped)`;
+}
+
+/**
+ * The contract file's swap, in one statement: while the helper column exists, drop the old column
+ * and give the helper its name (a second run finds no helper and does nothing).
+ */
+export function typeChangeSwap(rel: RangeVar, column: string): string {
+  const helper = typeChangeNames(rel.relname, column).column;
+  const table = relSql(rel);
+  return doIf(
+    columnExists(rel, helper),
+    `ALTER TABLE ${table} DROP COLUMN ${quoteIdent(column)};\nALTER TABLE ${table} RENAME COLUMN ${quoteIdent(helper)} TO ${quoteIdent(column)}`,
+  );
+}

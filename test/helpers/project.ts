@@ -8,10 +8,10 @@ export const ROOT = join(import.meta.dirname, "..", "..");
 export const BIN = join(ROOT, "bin", "drizzle-guard.js");
 export const DRIZZLE_KIT = join(ROOT, "node_modules", "drizzle-kit", "bin.cjs");
 
-/** A throwaway copy of examples/<name> (default: the shop example), with node_modules linked. */
-export function makeProject(name = "shop"): string {
+/** A throwaway copy of examples/<name> (default: the shop example; or of <parent>/<name>), with node_modules linked. */
+export function makeProject(name = "shop", parent = join(ROOT, "examples")): string {
   const dir = mkdtempSync(join(tmpdir(), "dg-project-"));
-  cpSync(join(ROOT, "examples", name), dir, { recursive: true });
+  cpSync(join(parent, name), dir, { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   return dir;
 }

@@ -1,4 +1,5 @@
-// v3: a rewriting type change (integer -> bigint), a safe one (varchar -> text), a dropped column.
+// v3: a rewriting type change (integer -> bigint: expand/contract), one that stays BLOCKED (text ->
+// varchar(200) of an indexed column), a safe one (varchar -> text), a dropped column.
 import { bigint, index, integer, pgEnum, pgTable, serial, text, timestamp, uuid, varchar } from "drizzle-orm/pg-core";
 
 export const status = pgEnum("status", ["active", "suspended", "closed"]);
@@ -8,7 +9,7 @@ export const accounts = pgTable(
   {
     id: serial("id").primaryKey(),
     email: varchar("email", { length: 100 }).notNull(),
-    name: text("name").notNull(),
+    name: varchar("name", { length: 200 }).notNull(),
     nickname: text("nickname"),
     code: varchar("code", { length: 20 }).unique(),
     score: bigint("score", { mode: "number" }).notNull().default(0),
