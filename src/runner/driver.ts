@@ -3,6 +3,7 @@
  * Both are imported lazily so commands that do not touch a database do not pay for them.
  * Connection strings are never printed: use redactUrl() for anything shown to a person.
  */
+import type { PGlite } from "@electric-sql/pglite";
 import { GuardError } from "../errors.js";
 import type { DbCredentials } from "../config.js";
 
@@ -80,9 +81,18 @@ export async function connectPg(url: string, opts: { applicationName?: string } 
 }
 
 export async function openPglite(dir?: string): Promise<Driver> {
+  return pgliteDriver(await newPglite(dir));
+}
+
+/** A PGlite instance itself, for code that needs the client (drizzle-orm/pglite); wrap it with pgliteDriver. */
+export async function newPglite(dir?: string): Promise<PGlite> {
   const { PGlite } = await import("@electric-sql/pglite");
   const db = dir ? new PGlite(dir) : new PGlite();
   await db.waitReady;
+  return db;
+}
+
+export function pgliteDriver(db: PGlite): Driver {
   return {
     kind: "pglite",
     async query(sql, params) {
