@@ -449,6 +449,14 @@ export async function runDrift(o: DriftCommandOptions, print: Print): Promise<nu
     import("./drift/canonical.js"),
     import("./drift/report.js"),
   ]);
+  let committed: string | undefined;
+  if (o.canonical !== undefined) {
+    try {
+      committed = readFileSync(resolve(String(o.canonical)), "utf8");
+    } catch (e: any) {
+      throw new GuardError(`cannot read the canonical schema file: ${e.code ?? e.message}`, { file: String(o.canonical), hint: "write it with drizzle-guard drift --write FILE" });
+    }
+  }
   const r = await drift({ config, out: outDir(config, o.out), url });
   const target = url === undefined ? `the schema files (${[config.schema].flat().join(", ")})` : redactUrl(url);
   const text = renderCanonical(r.expected);
@@ -457,14 +465,8 @@ export async function runDrift(o: DriftCommandOptions, print: Print): Promise<nu
   if (o.write !== undefined) {
     writeFileSync(resolve(String(o.write)), text);
     canonical = { file: String(o.write), written: true, matches: true };
-  } else if (o.canonical !== undefined) {
+  } else if (committed !== undefined) {
     const file = String(o.canonical);
-    let committed: string;
-    try {
-      committed = readFileSync(resolve(file), "utf8");
-    } catch (e: any) {
-      throw new GuardError(`cannot read the canonical schema file: ${e.code ?? e.message}`, { file, hint: "write it with drizzle-guard drift --write FILE" });
-    }
     canonical = { file, written: false, matches: committed === text };
     if (!canonical.matches) {
       const { createTwoFilesPatch } = await import("diff");

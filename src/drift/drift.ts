@@ -94,7 +94,15 @@ export async function databaseCatalog(config: ResolvedConfig, url: string): Prom
 }
 
 export async function drift(opts: DriftOptions): Promise<DriftResult> {
+  if (opts.url !== undefined) {
+    // The database first: a wrong URL fails before the migrations are applied.
+    const actual = await databaseCatalog(opts.config, opts.url);
+    const expected = await migrationsCatalog(opts.config, opts.out);
+    return { against: "database", expected, actual, differences: diffCatalogs(expected, actual) };
+  }
+  const { schemaFiles } = await import("./schema.js");
+  schemaFiles(opts.config.cwd, opts.config.schema); // a wrong `schema` fails before the migrations are applied
   const expected = await migrationsCatalog(opts.config, opts.out);
-  const actual = opts.url === undefined ? await schemaCatalog(opts.config) : await databaseCatalog(opts.config, opts.url);
-  return { against: opts.url === undefined ? "schema" : "database", expected, actual, differences: diffCatalogs(expected, actual) };
+  const actual = await schemaCatalog(opts.config);
+  return { against: "schema", expected, actual, differences: diffCatalogs(expected, actual) };
 }

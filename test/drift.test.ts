@@ -1,0 +1,265 @@
+/**
+ * Drift detection through the CLI on the bundled examples: the rewritten output of every schema
+ * version of examples/shop and examples/phases (phase files included) shows no drift against the
+ * schema files; a migration edited by hand is caught; the canonical schema file is deterministic
+ * and `--canonical` fails once the migrations change; on PostgreSQL 15 an index created by hand is
+ * caught by `--url`, which writes nothing.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readCatalog } from "../src/catalog/catalog.js";
+import { CANONICAL_HEADER } from "../src/drift/canonical.js";
+import { schemaFiles } from "../src/drift/schema.js";
+import { GuardError } from "../src/errors.js";
+import { connectPg, openPglite } from "../src/runner/driver.js";
+import { migrate } from "../src/runner/migrate.js";
+import { createTestDb, PG_URL } from "./helpers/pg.js";
+import { drizzleKit, generateAll, makeProject, run } from "./helpers/project.js";
+
+let shop: string;
+let phases: string;
+
+beforeAll(() => {
+  shop = makeProject("shop");
+  generateAll(shop);
+  phases = makeProject("phases");
+  generateAll(phases, ["v1", "v2", "v3"]);
+}, 300_000);
+
+afterAll(() => {
+  rmSync(shop, { recursive: true, force: true });
+  rmSync(phases, { recursive: true, force: true });
+});
+
+/** A copy of the shop's migrations folder with one line of a migration file changed by hand. */
+function editedCopy(name: string, tagSuffix: string, from: string, to: string): string {
+  const edited = join(shop, name);
+  cpSync(join(shop, "drizzle"), edited, { recursive: true });
+  const file = readdirSync(edited).find((f) => f.endsWith(`_${tagSuffix}.sql`))!;
+  const text = readFileSync(join(edited, file), "utf8");
+  expect(text).toContain(from);
+  writeFileSync(join(edited, file), text.replace(from, to));
+  return name;
+}
+
+const HEADER = "drift: the migrations vs the schema files (./schema.ts)";
+
+describe("drift: the migrations vs the schema files (PGlite)", () => {
+  it("no false drift on the rewritten shop migrations; --write gives the same bytes twice", () => {
+    const first = run(shop, ["drift", "--write", "schema-1.sql"]);
+    expect(first.stderr).toBe("");
+    expect(first.stdout).toBe(`${HEADER}\nno drift: the schema files match what the migrations produce\ncanonical schema written to schema-1.sql\n`);
+    expect(first.status).toBe(0);
+    const second = run(shop, ["drift", "--write", "schema-2.sql"]);
+    expect(second.status).toBe(0);
+    const canonical = readFileSync(join(shop, "schema-1.sql"), "utf8");
+    expect(readFileSync(join(shop, "schema-2.sql"), "utf8")).toBe(canonical);
+
+    const lines = canonical.split("\n");
+    // What v5 has, as PostgreSQL prints it, one line per object or column.
+    for (const line of [
+      "schema public",
+      "table public.users",
+      "  column created_at timestamp with time zone not null default now()",
+      "  column id integer not null generated always as identity",
+      "  column role role not null default 'customer'::role",
+      "index public.users_email_lower_idx: CREATE UNIQUE INDEX users_email_lower_idx ON public.users USING btree (lower((email)::text))",
+      "constraint public.products.products_price_positive (check): CHECK (price_cents > 0)",
+      "constraint public.order_items.order_items_order_id_product_id_pk (primary key): PRIMARY KEY (order_id, product_id)",
+      "enum public.role: 'customer', 'admin', 'support'",
+    ]) {
+      expect(lines, line).toContain(line);
+    }
+    // No bookkeeping, no helpers, nothing v5 removed (the billing schema), no machine paths.
+    expect(canonical.startsWith(CANONICAL_HEADER + "\nschema public\n\ntable public.audit_log\n")).toBe(true);
+    expect(canonical.slice(CANONICAL_HEADER.length)).not.toMatch(/drizzle|_dg_|billing|\/tmp|dg-project/);
+    // Sorted: tables, then indexes, in name order.
+    const tables = lines.filter((l) => l.startsWith("table "));
+    expect(tables).toEqual([...tables].sort());
+    expect(tables).toEqual(["table public.audit_log", "table public.order_items", "table public.orders", "table public.products", "table public.users"]);
+  });
+
+  it("--canonical passes while the migrations produce the file; --format json", () => {
+    const r = run(shop, ["drift", "--canonical", "schema-1.sql", "--format", "json"]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      drift: false,
+      against: "schema",
+      target: "the schema files (./schema.ts)",
+      differences: [],
+      canonical: { file: "schema-1.sql", written: false, matches: true },
+    });
+  });
+
+  it("no false drift on the phased files of examples/phases (expand, concurrent, backfill, validate, contract)", () => {
+    const tags = readdirSync(join(phases, "drizzle")).filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql"));
+    expect(tags.map((f) => f.replace(/^\d{14}_/, "")).sort()).toEqual(
+      ["v1", "v2", "v2_backfill", "v2_concurrent", "v2_contract", "v2_validate", "v3", "v3_contract"].map((t) => `${t}.sql`),
+    );
+    const r = run(phases, ["drift"]);
+    expect(r.stdout).toBe(`${HEADER}\nno drift: the schema files match what the migrations produce\n`);
+    expect(r.status).toBe(0);
+  });
+
+  it("a migration edited by hand (a different default) is drift: exit 1, the column named", () => {
+    const out = editedCopy("edited", "v1", `"role" "role" DEFAULT 'customer' NOT NULL`, `"role" "role" DEFAULT 'admin' NOT NULL`);
+    const r = run(shop, ["drift", "--out", out]);
+    expect(r.stdout).toBe(
+      [
+        HEADER,
+        "  - only in what the migrations produce, + only in the schema files",
+        "~ table public.users",
+        "  -   column role role not null default 'admin'::role",
+        "  +   column role role not null default 'customer'::role",
+        "DRIFT: 1 difference(s): 0 added, 0 missing, 1 different in the schema files",
+        "",
+      ].join("\n"),
+    );
+    expect(r.status).toBe(1);
+  });
+
+  it("--canonical fails once the migrations no longer produce the file (json: the difference and the file)", () => {
+    const r = run(shop, ["drift", "--out", "edited", "--canonical", "schema-1.sql", "--format", "json"]);
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.drift).toBe(true);
+    expect(j.canonical).toEqual({ file: "schema-1.sql", written: false, matches: false });
+    expect(j.differences).toHaveLength(1);
+    const [d] = j.differences;
+    expect([d.section, d.name, d.change]).toEqual(["tables", "public.users", "different"]);
+    expect(d.expected.columns.role).toEqual({ type: "role", notNull: true, default: "'admin'::role", identity: null, generated: null });
+    expect(d.actual.columns.role).toEqual({ type: "role", notNull: true, default: "'customer'::role", identity: null, generated: null });
+    expect(d.lines).toEqual([
+      "~ table public.users",
+      "  -   column role role not null default 'admin'::role",
+      "  +   column role role not null default 'customer'::role",
+    ]);
+    // The tty report shows the file's diff.
+    const tty = run(shop, ["drift", "--out", "edited", "--canonical", "schema-1.sql"]);
+    expect(tty.status).toBe(1);
+    expect(tty.stdout).toContain("schema-1.sql: the migrations no longer produce it");
+    expect(tty.stdout).toContain("\n-  column role role not null default 'customer'::role\n+  column role role not null default 'admin'::role\n");
+  });
+
+  it("bad input is exit 2 with one clear message", () => {
+    const bad = (args: string[], message: string | RegExp) => {
+      const r = run(shop, ["drift", ...args]);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toContain("internal error");
+      expect(r.status).toBe(2);
+    };
+    bad(["--format", "xml"], /--format must be tty or json/);
+    bad(["--write", "a.sql", "--canonical", "b.sql"], /--write and --canonical go in separate runs/);
+    bad(["--canonical", "missing.sql"], /missing\.sql: cannot read the canonical schema file: ENOENT/);
+    bad(["--out", "nowhere"], /no drizzle migrations folder/);
+    bad(["--url", "postgres://someone:sekret-pw@127.0.0.1:1/x"], /^error: cannot connect to postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/x/);
+    expect(run(shop, ["drift", "--url", "postgres://someone:sekret-pw@127.0.0.1:1/x"]).stderr).not.toContain("sekret");
+    // A migration that does not apply: an error of the input (with its file:line:col), not drift.
+    bad(["--out", editedCopy("broken", "v1", `CREATE TABLE IF NOT EXISTS "orders" (`, `CREATE TABLE IF NOT EXISTS "orders" ((`)], /_v1\.sql:\d+:\d+: the migrations do not apply to an empty database: /);
+  });
+});
+
+describe("which files the drizzle config's `schema` names", () => {
+  it("paths, directories (their files) and globs, from the project folder, the way drizzle-kit reads them", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dg-schema-files-"));
+    try {
+      for (const f of ["src/db/a.ts", "src/db/b.ts", "src/db/types.d.ts", "src/db/readme.md", "src/db/nested/c.ts", "other/d.mts"]) {
+        mkdirSync(join(dir, f, ".."), { recursive: true });
+        writeFileSync(join(dir, f), "");
+      }
+      const rel = (paths: string[]) => paths.map((p) => p.slice(dir.length + 1));
+      expect(rel(schemaFiles(dir, "./src/db/a.ts"))).toEqual(["src/db/a.ts"]);
+      expect(rel(schemaFiles(dir, "./src/db"))).toEqual(["src/db/a.ts", "src/db/b.ts"]);
+      expect(rel(schemaFiles(dir, "./src/db/*.ts"))).toEqual(["src/db/a.ts", "src/db/b.ts"]);
+      expect(rel(schemaFiles(dir, "src/**/*.ts"))).toEqual(["src/db/a.ts", "src/db/b.ts", "src/db/nested/c.ts"]);
+      expect(rel(schemaFiles(dir, ["./other/*.{ts,mts}", "./src/db/b.ts"]))).toEqual(["other/d.mts", "src/db/b.ts"]);
+      expect(() => schemaFiles(dir, "./src/schema.ts")).toThrow(GuardError);
+      expect(() => schemaFiles(dir, undefined)).toThrow(/no `schema`/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the catalog drift compares leaves out bookkeeping and phase helpers", () => {
+  it("a database stopped after the validate phase has the NOT NULL helper; drift's catalog does not", async () => {
+    const db = await openPglite();
+    try {
+      await migrate({ driver: db, out: join(phases, "drizzle"), phase: "expand" });
+      const everything = await readCatalog(db, { exclude: [] });
+      expect(Object.keys(everything.constraints)).toContain("public.accounts.accounts_email_dg_not_null");
+      expect(everything.schemas).toEqual(["drizzle", "public"]);
+      expect(Object.keys(everything.tables)).toContain("drizzle.__drizzle_migrations");
+      const drift = await readCatalog(db, { bookkeeping: { schema: "drizzle", table: "__drizzle_migrations" }, withoutHelpers: true });
+      expect(Object.keys(drift.constraints).filter((k) => k.includes("_dg_"))).toEqual([]);
+      expect(drift.schemas).toEqual(["public"]);
+      expect(Object.keys(drift.tables)).toEqual(["public.accounts", "public.sessions"]);
+      expect(Object.keys(drift.sequences).filter((k) => k.includes("drizzle"))).toEqual([]);
+      // Only those: everything else is the same.
+      expect(Object.keys(everything.constraints).filter((k) => !k.includes("_dg_") && !k.startsWith("drizzle."))).toEqual(Object.keys(drift.constraints));
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe("drift --url: a live PostgreSQL 15 database vs the migrations", () => {
+  it.skipIf(!PG_URL)("no drift after migrate; an index created by hand is named; nothing is written", async () => {
+    const live = await createTestDb("drift");
+    const pushed = await createTestDb("driftpush");
+    try {
+      // A password in the URL (the test server trusts local connections) must never be printed.
+      const url = new URL(live.url);
+      url.password = "sekret-pw";
+      const m = run(shop, ["migrate", "--url", url.toString()]);
+      expect(m.status, m.stderr).toBe(0);
+      const clean = run(shop, ["drift", "--url", url.toString()]);
+      expect(clean.stdout).toBe(`drift: the migrations vs ${url.toString().replace("sekret-pw", "***")}\nno drift: the database matches what the migrations produce\n`);
+      expect(clean.status).toBe(0);
+
+      await live.query(`CREATE INDEX orders_note_idx ON orders (note)`);
+      // From here on the database refuses writes: drift must not need any.
+      await live.query(`ALTER DATABASE "${live.name}" SET default_transaction_read_only = on`);
+      const before = await catalogOf(live.url);
+      const r = run(shop, ["drift", "--url", url.toString()]);
+      expect(r.stdout).toBe(
+        [
+          `drift: the migrations vs ${url.toString().replace("sekret-pw", "***")}`,
+          "  - only in what the migrations produce, + only in the database",
+          "+ index public.orders_note_idx: CREATE INDEX orders_note_idx ON public.orders USING btree (note)",
+          "DRIFT: 1 difference(s): 1 added, 0 missing, 0 different in the database",
+          "",
+        ].join("\n"),
+      );
+      expect(r.status).toBe(1);
+      expect(r.stdout + r.stderr).not.toContain("sekret");
+      const json = JSON.parse(run(shop, ["drift", "--url", live.url, "--format", "json"]).stdout);
+      expect(json.differences.map((d: any) => [d.section, d.name, d.change, d.actual?.table])).toEqual([["indexes", "public.orders_note_idx", "added", "public.orders"]]);
+      expect(await catalogOf(live.url)).toEqual(before);
+
+      // A database built by drizzle-kit push has no bookkeeping schema; drift --url must not create one.
+      const p = drizzleKit(shop, ["push", "--force", "--dialect", "postgresql", "--schema", "./schema.ts", "--url", pushed.url]);
+      expect(p.status, p.stderr).toBe(0);
+      await pushed.query(`ALTER DATABASE "${pushed.name}" SET default_transaction_read_only = on`);
+      const fromPush = run(shop, ["drift", "--url", pushed.url]);
+      expect(fromPush.stdout).toContain("no drift: the database matches what the migrations produce");
+      expect(fromPush.status).toBe(0);
+      expect(await pushed.query(`select nspname from pg_namespace where nspname = 'drizzle'`)).toEqual([]);
+    } finally {
+      await live.drop();
+      await pushed.drop();
+    }
+  });
+});
+
+async function catalogOf(url: string) {
+  const d = await connectPg(url);
+  try {
+    return await readCatalog(d, { exclude: [] });
+  } finally {
+    await d.close();
+  }
+}
