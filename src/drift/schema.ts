@@ -8,6 +8,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative, resolve, sep } from "node:path";
+import type { PGlite } from "@electric-sql/pglite";
 import { importFile, type ResolvedConfig } from "../config.js";
 import { GuardError } from "../errors.js";
 import { newPglite, pgliteDriver, type Driver } from "../runner/driver.js";
@@ -109,13 +110,13 @@ async function quietly<T>(work: () => Promise<T>): Promise<T> {
  * drizzle-kit's pushSchema does not take `casing`; with `casing` in the config the statements are
  * drizzle-kit's generateMigration from an empty snapshot, which is what `generate` writes for it.
  */
-export async function pushSchemaToPglite(config: ResolvedConfig): Promise<{ driver: Driver; statements: string[] }> {
-  const api = requireFromProject(config.cwd, "drizzle-kit/api", "drizzle-kit");
-  const { drizzle } = requireFromProject(config.cwd, "drizzle-orm/pglite", "drizzle-orm");
-  const imports = await loadSchemaExports(schemaFiles(config.cwd, config.schema));
-  const client = await newPglite();
+export async function pushSchemaToPglite(config: ResolvedConfig, empty?: PGlite): Promise<{ driver: Driver; statements: string[] }> {
+  const client = empty ?? (await newPglite());
   const driver = pgliteDriver(client);
   try {
+    const api = requireFromProject(config.cwd, "drizzle-kit/api", "drizzle-kit");
+    const { drizzle } = requireFromProject(config.cwd, "drizzle-orm/pglite", "drizzle-orm");
+    const imports = await loadSchemaExports(schemaFiles(config.cwd, config.schema));
     const statements: string[] = await quietly(async () => {
       if (config.casing) {
         const cur = api.generateDrizzleJson(imports, undefined, config.schemaFilter, config.casing);
