@@ -86,7 +86,10 @@ export async function openPglite(dir?: string): Promise<Driver> {
 
 /** A PGlite instance itself, for code that needs the client (drizzle-orm/pglite); wrap it with pgliteDriver. */
 export async function newPglite(dir?: string): Promise<PGlite> {
-  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGlite } = await import("@electric-sql/pglite").catch((e) => {
+    if (e?.code !== "ERR_MODULE_NOT_FOUND") throw e;
+    throw new GuardError("@electric-sql/pglite is not installed: embedded databases (PGlite) need it", { hint: "npm install -D @electric-sql/pglite" });
+  });
   const db = dir ? new PGlite(dir) : new PGlite();
   await db.waitReady;
   return db;
