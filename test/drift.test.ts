@@ -16,6 +16,7 @@ import { GuardError } from "../src/errors.js";
 import { connectPg, openPglite } from "../src/runner/driver.js";
 import { migrate } from "../src/runner/migrate.js";
 import { createTestDb, PG_URL } from "./helpers/pg.js";
+import phasesConfig from "../examples/phases/drizzle-guard.config.js";
 import { drizzleKit, generateAll, makeProject, ROOT, run } from "./helpers/project.js";
 
 let shop: string;
@@ -290,6 +291,25 @@ describe("the catalog drift compares leaves out bookkeeping and phase helpers", 
       expect(Object.keys(everything.constraints).filter((k) => !k.includes("_dg_") && !k.startsWith("drizzle."))).toEqual(Object.keys(drift.constraints));
     } finally {
       await db.close();
+    }
+  });
+});
+
+describe("the bookkeeping table where the config puts it", () => {
+  it("migrations.schema = public: the table and its sequence are left out, the public schema stays", async () => {
+    const [a, b] = [await openPglite(), await openPglite()];
+    try {
+      const out = join(phases, "drizzle");
+      await migrate({ driver: a, out, approvals: phasesConfig.approve, migrationsSchema: "public", migrationsTable: "migrations_log" });
+      await migrate({ driver: b, out, approvals: phasesConfig.approve });
+      expect(Object.keys((await readCatalog(a)).tables)).toEqual(["public.accounts", "public.migrations_log", "public.sessions"]);
+      const inPublic = await readCatalog(a, { bookkeeping: { schema: "public", table: "migrations_log" }, withoutHelpers: true });
+      const inDrizzle = await readCatalog(b, { bookkeeping: { schema: "drizzle", table: "__drizzle_migrations" }, withoutHelpers: true });
+      expect(inPublic).toEqual(inDrizzle);
+      expect(inPublic.schemas).toEqual(["public"]);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });
