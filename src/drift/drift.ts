@@ -29,8 +29,9 @@ export interface DriftResult {
   differences: CatalogDifference[];
 }
 
+/** Both sides alike: without drizzle's bookkeeping and the phase helpers; only `schemaFilter` schemas when the config has one. */
 function catalogOptions(config: ResolvedConfig): ReadCatalogOptions {
-  return { bookkeeping: { schema: config.migrationsSchema, table: config.migrationsTable }, withoutHelpers: true };
+  return { schemas: config.schemaFilter, bookkeeping: { schema: config.migrationsSchema, table: config.migrationsTable }, withoutHelpers: true };
 }
 
 /** The catalog the migrations give on an empty database (`empty`: a fresh PGlite, default: a new one). */
