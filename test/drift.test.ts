@@ -329,6 +329,8 @@ describe("drift --url: a live PostgreSQL 15 database vs the migrations", () => {
       expect(clean.status).toBe(0);
 
       await live.query(`CREATE INDEX orders_note_idx ON orders (note)`);
+      // Another tool's schema in the same database.
+      await live.query(`CREATE SCHEMA jobs; CREATE TABLE jobs.queue (id bigint PRIMARY KEY)`);
       // From here on the database refuses writes: drift must not need any.
       await live.query(`ALTER DATABASE "${live.name}" SET default_transaction_read_only = on`);
       const before = await catalogOf(live.url);
@@ -337,14 +339,21 @@ describe("drift --url: a live PostgreSQL 15 database vs the migrations", () => {
         [
           `drift: the migrations vs ${url.toString().replace("sekret-pw", "***")}`,
           "  - only in what the migrations produce, + only in the database",
+          "+ schema jobs",
+          "+ table jobs.queue",
+          "+   column id bigint not null",
+          "+ index jobs.queue_pkey: CREATE UNIQUE INDEX queue_pkey ON jobs.queue USING btree (id)",
           "+ index public.orders_note_idx: CREATE INDEX orders_note_idx ON public.orders USING btree (note)",
-          "DRIFT: 1 difference(s): 1 added, 0 missing, 0 different in the database",
+          "+ constraint jobs.queue.queue_pkey (primary key): PRIMARY KEY (id)",
+          "DRIFT: 5 difference(s): 5 added, 0 missing, 0 different in the database",
           "",
         ].join("\n"),
       );
       expect(r.status).toBe(1);
       expect(r.stdout + r.stderr).not.toContain("sekret");
-      const json = JSON.parse(run(shop, ["drift", "--url", live.url, "--format", "json"]).stdout);
+      // schemaFilter in the drizzle config: only the public schema is compared.
+      writeFileSync(join(shop, "drizzle.public.config.ts"), readFileSync(join(shop, "drizzle.config.ts"), "utf8").replace(`out: "./drizzle",`, `out: "./drizzle",\n  schemaFilter: ["public"],`));
+      const json = JSON.parse(run(shop, ["drift", "--url", live.url, "--format", "json", "--config", "drizzle.public.config.ts"]).stdout);
       expect(json.differences.map((d: any) => [d.section, d.name, d.change, d.actual?.table])).toEqual([["indexes", "public.orders_note_idx", "added", "public.orders"]]);
       expect(await catalogOf(live.url)).toEqual(before);
 
