@@ -126,6 +126,19 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       process.exitCode = await runCheck({ config: o.config, out: o.out, format: o.format }, print);
     });
 
+  cli
+    .command("drift", "compare what the migrations produce with the schema files (or --url: a live database, read only)")
+    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
+    .option("--out <dir>", "migrations folder (default: out from the config)")
+    .option("--url <url>", "compare with this database instead of the schema files (read only)")
+    .option("--write <file>", "also write the canonical schema file the migrations produce")
+    .option("--canonical <file>", "also fail when the migrations no longer produce this canonical schema file")
+    .option("--format <format>", "tty or json (default tty)")
+    .action(async (o) => {
+      const { runDrift } = await import("./commands.js");
+      process.exitCode = await runDrift({ config: o.config, out: o.out, url: o.url, write: o.write, canonical: o.canonical, format: o.format }, print);
+    });
+
   cli.help();
   cli.version(VERSION);
   cli.parse(argv, { run: false });

@@ -59,14 +59,19 @@ export async function printDiff(plan: RewritePlan, print: Print): Promise<void> 
     const patch = createTwoFilesPatch(d.before ? `a/${d.before.path}` : "/dev/null", d.after ? `b/${d.after.path}` : "/dev/null", before, after, "", "", {
       context: 3,
     });
-    for (const line of patch.split("\n")) {
-      if (line.startsWith("===")) continue;
-      if (line.startsWith("+++") || line.startsWith("---")) print(pc.bold(line));
-      else if (line.startsWith("+")) print(pc.green(line));
-      else if (line.startsWith("-")) print(pc.red(line));
-      else if (line.startsWith("@@")) print(pc.cyan(line));
-      else print(line);
-    }
+    printPatch(patch, print);
+  }
+}
+
+/** A unified diff, colored. */
+function printPatch(patch: string, print: Print): void {
+  for (const line of patch.split("\n")) {
+    if (line.startsWith("===")) continue;
+    if (line.startsWith("+++") || line.startsWith("---")) print(pc.bold(line));
+    else if (line.startsWith("+")) print(pc.green(line));
+    else if (line.startsWith("-")) print(pc.red(line));
+    else if (line.startsWith("@@")) print(pc.cyan(line));
+    else print(line);
   }
 }
 
@@ -417,4 +422,66 @@ export async function runCheck(o: { config?: string; out?: string; format?: stri
   const r = check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." });
   emit(format, r.lint, r.checks, print);
   return r.checks.every((c) => c.ok) ? 0 : 1;
+}
+
+export interface DriftCommandOptions {
+  config?: string;
+  out?: string;
+  url?: string;
+  write?: string;
+  canonical?: string;
+  format?: string;
+}
+
+/** `drift`: exit 0 no drift, 1 drift (or a canonical file the migrations no longer produce), 2 errors. */
+export async function runDrift(o: DriftCommandOptions, print: Print): Promise<number> {
+  const format = o.format ?? "tty";
+  if (format !== "tty" && format !== "json") throw new GuardError(`--format must be tty or json, not ${JSON.stringify(String(format))}`);
+  for (const flag of ["url", "write", "canonical"] as const) {
+    if (o[flag] !== undefined && (typeof o[flag] === "boolean" || !String(o[flag]).trim())) throw new GuardError(`--${flag} needs a value`);
+  }
+  if (o.write !== undefined && o.canonical !== undefined) throw new GuardError("--write and --canonical go in separate runs: write the file, or check it");
+  const config = await loadConfig({ config: o.config });
+  const url = o.url === undefined ? undefined : String(o.url);
+  const { readFileSync, writeFileSync } = await import("node:fs");
+  const [{ drift }, { renderCanonical }, { driftJson, driftTtyLines }] = await Promise.all([
+    import("./drift/drift.js"),
+    import("./drift/canonical.js"),
+    import("./drift/report.js"),
+  ]);
+  let committed: string | undefined;
+  if (o.canonical !== undefined) {
+    try {
+      committed = readFileSync(resolve(String(o.canonical)), "utf8");
+    } catch (e: any) {
+      throw new GuardError(`cannot read the canonical schema file: ${e.code ?? e.message}`, { file: String(o.canonical), hint: "write it with drizzle-guard drift --write FILE" });
+    }
+  }
+  const r = await drift({ config, out: outDir(config, o.out), url });
+  const target = url === undefined ? `the schema files (${[config.schema].flat().join(", ")})` : redactUrl(url);
+  const text = renderCanonical(r.expected);
+  let canonical: { file: string; written: boolean; matches: boolean } | null = null;
+  let patch = "";
+  if (o.write !== undefined) {
+    writeFileSync(resolve(String(o.write)), text);
+    canonical = { file: String(o.write), written: true, matches: true };
+  } else if (committed !== undefined) {
+    const file = String(o.canonical);
+    canonical = { file, written: false, matches: committed === text };
+    if (!canonical.matches) {
+      const { createTwoFilesPatch } = await import("diff");
+      patch = createTwoFilesPatch(file, "what the migrations produce", committed, text, "", "", { context: 2 });
+    }
+  }
+  if (format === "json") print(driftJson(r, target, canonical));
+  else {
+    for (const line of driftTtyLines(r, target)) print(line);
+    if (canonical?.written) print(`canonical schema written to ${canonical.file}`);
+    else if (canonical?.matches) print(pc.green(`${canonical.file}: the migrations produce it`));
+    else if (canonical) {
+      print(pc.red(`${canonical.file}: the migrations no longer produce it (drizzle-guard drift --write ${canonical.file} to update it):`));
+      printPatch(patch, print);
+    }
+  }
+  return r.differences.length || (canonical && !canonical.matches) ? 1 : 0;
 }

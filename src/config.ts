@@ -46,6 +46,11 @@ export interface ResolvedConfig {
   cwd: string;
   out: string;
   schema?: string | string[];
+  /** drizzle-kit's `casing`, `schemaFilter`, `tablesFilter`, `extensionsFilters` (drift pushes the schema with them). */
+  casing?: "camelCase" | "snake_case";
+  schemaFilter?: string[];
+  tablesFilter?: string[];
+  extensionsFilters?: string[];
   dialect: "postgresql";
   driver?: string;
   dbCredentials?: DbCredentials;
@@ -68,11 +73,16 @@ async function loadModule(path: string): Promise<any> {
       throw new GuardError(`malformed JSON: ${e.message}`, { file: path });
     }
   }
+  const mod = await importFile(path, { interopDefault: true });
+  return mod?.default ?? mod;
+}
+
+/** Imports a .ts/.js file of the user's project (TypeScript through jiti); a failure is a GuardError. */
+export async function importFile(path: string, opts: { interopDefault: boolean }): Promise<any> {
   const { createJiti } = await import("jiti");
-  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
+  const jiti = createJiti(import.meta.url, { interopDefault: opts.interopDefault, moduleCache: false });
   try {
-    const mod: any = await jiti.import(path);
-    return mod?.default ?? mod;
+    return await jiti.import(path);
   } catch (e: any) {
     throw new GuardError(`cannot load ${path}: ${e.message}`, { file: path, cause: e });
   }
@@ -123,6 +133,10 @@ export async function loadConfig(opts: { config?: string; cwd?: string } = {}): 
     cwd,
     out: resolve(cwd, raw.out ?? "drizzle"),
     schema: raw.schema,
+    casing: raw.casing,
+    schemaFilter: typeof raw.schemaFilter === "string" ? [raw.schemaFilter] : raw.schemaFilter,
+    tablesFilter: typeof raw.tablesFilter === "string" ? [raw.tablesFilter] : raw.tablesFilter,
+    extensionsFilters: raw.extensionsFilters,
     dialect: "postgresql",
     driver: raw.driver,
     dbCredentials: raw.dbCredentials,

@@ -26,3 +26,6 @@ export { planRetarget, retarget, type Site } from "./runner/retarget.js";
 export { transforms } from "../transforms/index.js";
 export { deriveDown, downFile, type DownFile } from "./down/down.js";
 export { rollback, type RollbackOptions, type RollbackResult } from "./runner/rollback.js";
+export { drift, migrationsCatalog, schemaCatalog, databaseCatalog, type DriftOptions, type DriftResult } from "./drift/drift.js";
+export { renderCanonical } from "./drift/canonical.js";
+export { readCatalog, diffCatalogs, type Catalog, type CatalogDifference, type ReadCatalogOptions } from "./catalog/catalog.js";

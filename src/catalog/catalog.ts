@@ -98,9 +98,23 @@ export interface Catalog {
 export interface ReadCatalogOptions {
   /** Only these schemas (default: every schema except system ones and `exclude`). */
   schemas?: string[];
-  /** Schemas left out (default: the drizzle bookkeeping schema "drizzle"). */
+  /** Schemas left out (default: the drizzle bookkeeping schema "drizzle"; none when `bookkeeping` is given). */
   exclude?: string[];
+  /**
+   * drizzle's bookkeeping table (migrations.schema / migrations.table): left out with its index,
+   * constraint and sequence, and its schema too when nothing else is in it.
+   */
+  bookkeeping?: { schema: string; table: string };
+  /** Leave out drizzle-guard's temporary objects of phased migrations (HELPER_NAME). */
+  withoutHelpers?: boolean;
 }
+
+/**
+ * The names drizzle-guard derives for temporary objects end in `_dg_<what>` (src/sql/phase-sql.ts
+ * derivedName): the `CHECK (col IS NOT NULL)` helper of the NOT NULL path (`_dg_not_null`, dropped
+ * by the contract file) and an index built beside the one it replaces (`_dg_new`, renamed).
+ */
+export const HELPER_NAME = /_dg_[a-z0-9_]+$/;
 
 /** `n.nspname` filter shared by every query: $1 = schemas to include (or null), $2 = to exclude. */
 const SCHEMA_FILTER = `n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
@@ -117,20 +131,24 @@ function sortedRecord<T>(entries: [string, T][]): Record<string, T> {
 }
 
 export async function readCatalog(driver: Driver, opts: ReadCatalogOptions = {}): Promise<Catalog> {
-  const params = [opts.schemas ?? null, opts.exclude ?? ["drizzle"]];
+  const params = [opts.schemas ?? null, opts.exclude ?? (opts.bookkeeping ? [] : ["drizzle"])];
+  const isHelper = (name: string) => !!opts.withoutHelpers && HELPER_NAME.test(name);
+  const bookkeeping = opts.bookkeeping && key(opts.bookkeeping.schema, opts.bookkeeping.table);
+  const isBookkeeping = (schema: string, table: string) => key(schema, table) === bookkeeping;
   const q = async (sql: string) => (await driver.query(sql, params)).rows;
+  const keep = async (wanted: (row: any) => boolean, sql: string) => (await q(sql)).filter(wanted);
 
-  const schemas = (
+  let schemas = (
     await q(`select n.nspname from pg_catalog.pg_namespace n where ${SCHEMA_FILTER}`)
   )
     .map((r) => r.nspname as string)
     .sort();
 
-  const tableRows = await q(`
+  const tableRows = await keep((t) => !isBookkeeping(t.schema, t.name), `
     select n.nspname as schema, c.relname as name, c.relrowsecurity as rls
       from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
      where c.relkind in ('r', 'p') and ${SCHEMA_FILTER}`);
-  const columnRows = await q(`
+  const columnRows = await keep((c) => !isHelper(c.name), `
     select n.nspname as schema, c.relname as table, a.attname as name,
            pg_catalog.format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null,
            case when a.attgenerated = '' then pg_catalog.pg_get_expr(d.adbin, d.adrelid) end as default,
@@ -153,7 +171,7 @@ export async function readCatalog(driver: Driver, opts: ReadCatalogOptions = {})
   }
   for (const [k, t] of tables) t.columns = sortedRecord(columns.get(k) ?? []);
 
-  const indexRows = await q(`
+  const indexRows = await keep((i) => !isBookkeeping(i.schema, i.table) && !isHelper(i.name), `
     select n.nspname as schema, ic.relname as name, tc.relname as table,
            pg_catalog.pg_get_indexdef(i.indexrelid) as definition, i.indisvalid as valid
       from pg_catalog.pg_index i
@@ -162,7 +180,7 @@ export async function readCatalog(driver: Driver, opts: ReadCatalogOptions = {})
       join pg_catalog.pg_namespace n on n.oid = ic.relnamespace
      where ${SCHEMA_FILTER}`);
 
-  const constraintRows = await q(`
+  const constraintRows = await keep((k) => !isBookkeeping(k.schema, k.table) && !isHelper(k.name), `
     select n.nspname as schema, c.relname as table, k.conname as name, k.contype as type,
            pg_catalog.pg_get_constraintdef(k.oid, true) as definition, k.convalidated as validated
       from pg_catalog.pg_constraint k
@@ -183,7 +201,7 @@ export async function readCatalog(driver: Driver, opts: ReadCatalogOptions = {})
     enums.set(k, [...(enums.get(k) ?? []), e.label]);
   }
 
-  const sequenceRows = await q(`
+  const sequenceRows = await keep((s) => !(bookkeeping && s.owned_by?.startsWith(`${bookkeeping}.`)), `
     select n.nspname as schema, c.relname as name, pg_catalog.format_type(s.seqtypid, null) as type,
            s.seqstart::text as start, s.seqincrement::text as increment, s.seqmin::text as min,
            s.seqmax::text as max, s.seqcache::text as cache, s.seqcycle as cycle,
@@ -238,6 +256,11 @@ export async function readCatalog(driver: Driver, opts: ReadCatalogOptions = {})
                         where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')`);
 
   const COMMANDS: Record<string, string> = { r: "select", a: "insert", w: "update", d: "delete", "*": "all" };
+  if (opts.bookkeeping) {
+    const home = opts.bookkeeping.schema;
+    const rows = [tableRows, indexRows, constraintRows, enumRows, sequenceRows, viewRows, policyRows];
+    if (!rows.some((list) => list.some((r) => r.schema === home))) schemas = schemas.filter((s) => s !== home);
+  }
   return {
     schemas,
     tables: sortedRecord([...tables]),

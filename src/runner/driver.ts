@@ -3,6 +3,7 @@
  * Both are imported lazily so commands that do not touch a database do not pay for them.
  * Connection strings are never printed: use redactUrl() for anything shown to a person.
  */
+import type { PGlite } from "@electric-sql/pglite";
 import { GuardError } from "../errors.js";
 import type { DbCredentials } from "../config.js";
 
@@ -80,9 +81,21 @@ export async function connectPg(url: string, opts: { applicationName?: string } 
 }
 
 export async function openPglite(dir?: string): Promise<Driver> {
-  const { PGlite } = await import("@electric-sql/pglite");
+  return pgliteDriver(await newPglite(dir));
+}
+
+/** A PGlite instance itself, for code that needs the client (drizzle-orm/pglite); wrap it with pgliteDriver. */
+export async function newPglite(dir?: string): Promise<PGlite> {
+  const { PGlite } = await import("@electric-sql/pglite").catch((e) => {
+    if (e?.code !== "ERR_MODULE_NOT_FOUND") throw e;
+    throw new GuardError("@electric-sql/pglite is not installed: embedded databases (PGlite) need it", { hint: "npm install -D @electric-sql/pglite" });
+  });
   const db = dir ? new PGlite(dir) : new PGlite();
   await db.waitReady;
+  return db;
+}
+
+export function pgliteDriver(db: PGlite): Driver {
   return {
     kind: "pglite",
     async query(sql, params) {
