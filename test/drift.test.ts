@@ -15,6 +15,8 @@ import { schemaFiles } from "../src/drift/schema.js";
 import { GuardError } from "../src/errors.js";
 import { connectPg, openPglite } from "../src/runner/driver.js";
 import { migrate } from "../src/runner/migrate.js";
+import { readFolder } from "../src/folder/folder.js";
+import { applyFile } from "./helpers/apply.js";
 import { createTestDb, PG_URL } from "./helpers/pg.js";
 import phasesConfig from "../examples/phases/drizzle-guard.config.js";
 import { drizzleKit, generateAll, makeProject, ROOT, run } from "./helpers/project.js";
@@ -94,10 +96,10 @@ describe("drift: the migrations vs the schema files (PGlite)", () => {
     });
   });
 
-  it("no false drift on the phased files of examples/phases (expand, concurrent, backfill, validate, contract)", () => {
+  it("no false drift on the phased files of examples/phases (expand, concurrent, backfill, validate, contract; a type change through its sync column)", () => {
     const tags = readdirSync(join(phases, "drizzle")).filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql"));
     expect(tags.map((f) => f.replace(/^\d{14}_/, "")).sort()).toEqual(
-      ["v1", "v2", "v2_backfill", "v2_concurrent", "v2_contract", "v2_validate", "v3", "v3_contract"].map((t) => `${t}.sql`),
+      ["v1", "v2", "v2_backfill", "v2_concurrent", "v2_contract", "v2_validate", "v3", "v3_backfill", "v3_contract", "v3_validate"].map((t) => `${t}.sql`),
     );
     const r = run(phases, ["drift"]);
     expect(r.stdout).toBe(`${HEADER}\nno drift: the schema files match what the migrations produce\n`);
@@ -229,7 +231,14 @@ describe("the canonical schema file", () => {
         create view app.v as select id, a from app.t where a > 1;
         create materialized view app.mv as select count(*) as n from app.t;
         alter table app.t add constraint t_a_positive check (a > 0) not valid;
-        create index t_a_idx on app.t (a) where a > 5;`);
+        create index t_a_idx on app.t (a) where a > 5;
+        create function app.touch() returns trigger language plpgsql as $$
+        begin
+          new.a := new.a + 1;
+          return new;
+        end $$;
+        create trigger t_touch before update on app.t for each row execute function app.touch();
+        alter table app.t disable trigger t_touch;`);
       expect(renderCanonical(await readCatalog(db))).toBe(
         CANONICAL_HEADER +
           `
@@ -265,6 +274,14 @@ view app.v:
 
 policy app.t.p: restrictive for select to public using ((a > 0))
 policy app.t.q: permissive for insert to public with check ((a < 100))
+
+trigger app.t.t_touch: CREATE TRIGGER t_touch BEFORE UPDATE ON app.t FOR EACH ROW EXECUTE FUNCTION app.touch() (DISABLED)
+
+function app.touch() returns trigger language plpgsql:
+          begin
+            new.a := new.a + 1;
+            return new;
+          end
 `,
       );
     } finally {
@@ -289,6 +306,28 @@ describe("the catalog drift compares leaves out bookkeeping and phase helpers", 
       expect(Object.keys(drift.sequences).filter((k) => k.includes("drizzle"))).toEqual([]);
       // Only those: everything else is the same.
       expect(Object.keys(everything.constraints).filter((k) => !k.includes("_dg_") && !k.startsWith("drizzle."))).toEqual(Object.keys(drift.constraints));
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("a database stopped before the contract of a type change has the sync column, trigger and function; drift's catalog does not", async () => {
+    const db = await openPglite();
+    try {
+      const out = join(phases, "drizzle");
+      await migrate({ driver: db, out, approvals: phasesConfig.approve, phase: "expand" });
+      // v2's contract, then v3 up to its contract file (score: integer -> bigint through expand/contract).
+      const tags = readFolder(out).journal.entries.map((e) => e.tag);
+      for (const tag of tags.slice(tags.findIndex((t) => t.endsWith("_v2_contract")), tags.findIndex((t) => t.endsWith("_v3_contract")))) {
+        await applyFile(db, readFileSync(join(out, `${tag}.sql`), "utf8"), `${tag}.sql`);
+      }
+      const everything = await readCatalog(db);
+      expect(Object.keys(everything.tables["public.accounts"].columns)).toContain("score_dg_new");
+      expect(Object.keys(everything.triggers)).toEqual(["public.accounts.accounts_score_dg_sync"]);
+      expect(Object.keys(everything.functions)).toEqual(["public.accounts_score_dg_sync()"]);
+      const drift = await readCatalog(db, { withoutHelpers: true });
+      expect(Object.keys(drift.tables["public.accounts"].columns).filter((c) => c.includes("_dg_"))).toEqual([]);
+      expect([drift.triggers, drift.functions]).toEqual([{}, {}]);
     } finally {
       await db.close();
     }

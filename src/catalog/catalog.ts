@@ -112,7 +112,8 @@ export interface ReadCatalogOptions {
 /**
  * The names drizzle-guard derives for temporary objects end in `_dg_<what>` (src/sql/phase-sql.ts
  * derivedName): the `CHECK (col IS NOT NULL)` helper of the NOT NULL path (`_dg_not_null`, dropped
- * by the contract file) and an index built beside the one it replaces (`_dg_new`, renamed).
+ * by the contract file), an index built beside the one it replaces (`_dg_new`, renamed), and the
+ * column of a type change with the trigger and function that keep it in sync (`_dg_new`, `_dg_sync`).
  */
 export const HELPER_NAME = /_dg_[a-z0-9_]+$/;
 
@@ -242,7 +243,7 @@ export async function readCatalog(driver: Driver, opts: ReadCatalogOptions = {})
       from pg_catalog.pg_trigger t
       join pg_catalog.pg_class c on c.oid = t.tgrelid
       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     where not t.tgisinternal and ${SCHEMA_FILTER}`);
+     where not t.tgisinternal and ${SCHEMA_FILTER}`).then((rows) => rows.filter((t) => !isHelper(t.name)));
 
   const functionRows = await q(`
     select n.nspname as schema, p.proname as name, pg_catalog.pg_get_function_identity_arguments(p.oid) as args,
@@ -253,12 +254,14 @@ export async function readCatalog(driver: Driver, opts: ReadCatalogOptions = {})
       join pg_catalog.pg_language l on l.oid = p.prolang
      where ${SCHEMA_FILTER}
        and not exists (select 1 from pg_catalog.pg_depend d
-                        where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')`);
+                        where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')`).then((rows) =>
+    rows.filter((f) => !isHelper(f.name)),
+  );
 
   const COMMANDS: Record<string, string> = { r: "select", a: "insert", w: "update", d: "delete", "*": "all" };
   if (opts.bookkeeping) {
     const home = opts.bookkeeping.schema;
-    const rows = [tableRows, indexRows, constraintRows, enumRows, sequenceRows, viewRows, policyRows];
+    const rows = [tableRows, indexRows, constraintRows, enumRows, sequenceRows, viewRows, policyRows, triggerRows, functionRows];
     if (!rows.some((list) => list.some((r) => r.schema === home))) schemas = schemas.filter((s) => s !== home);
   }
   return {

@@ -58,6 +58,15 @@ export function entryLines(section: CatalogSection | "schemas", name: string, va
           (p.withCheck !== null ? ` with check (${p.withCheck})` : ""),
       ];
     }
+    case "triggers":
+      return [`trigger ${name}: ${value.definition}${value.enabled ? "" : " (DISABLED)"}`];
+    case "functions": {
+      const f = value;
+      return [
+        `${f.kind} ${name}${f.result !== null ? ` returns ${f.result}` : ""} language ${f.language}:`,
+        ...String(f.source).replace(/^\n+|\s+$/g, "").split("\n").map((l) => `  ${l}`),
+      ];
+    }
   }
 }
 

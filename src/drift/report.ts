@@ -18,6 +18,8 @@ const SINGULAR: Record<CatalogDifference["section"], string> = {
   sequences: "sequence",
   views: "view",
   policies: "policy",
+  triggers: "trigger",
+  functions: "function",
 };
 
 export interface CanonicalStatus {
