@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, syml
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readCatalog } from "../src/catalog/catalog.js";
+import { HELPER_NAME, readCatalog } from "../src/catalog/catalog.js";
 import { CANONICAL_HEADER, renderCanonical } from "../src/drift/canonical.js";
 import { schemaFiles } from "../src/drift/schema.js";
 import { GuardError } from "../src/errors.js";
@@ -328,6 +328,8 @@ describe("the catalog drift compares leaves out bookkeeping and phase helpers", 
       const drift = await readCatalog(db, { withoutHelpers: true });
       expect(Object.keys(drift.tables["public.accounts"].columns).filter((c) => c.includes("_dg_"))).toEqual([]);
       expect([drift.triggers, drift.functions]).toEqual([{}, {}]);
+      // Only the names drizzle-guard derives are helpers, not any name with "_dg_" in it.
+      expect(["a_dg_new", "a_dg_not_null", "a_b_dg_sync", "a_dg_newer", "a_dg_x", "a_dg_"].map((n) => HELPER_NAME.test(n))).toEqual([true, true, true, false, false, false]);
     } finally {
       await db.close();
     }

@@ -115,7 +115,7 @@ export interface ReadCatalogOptions {
  * by the contract file), an index built beside the one it replaces (`_dg_new`, renamed), and the
  * column of a type change with the trigger and function that keep it in sync (`_dg_new`, `_dg_sync`).
  */
-export const HELPER_NAME = /_dg_[a-z0-9_]+$/;
+export const HELPER_NAME = /_dg_(?:new|not_null|sync)$/;
 
 /** `n.nspname` filter shared by every query: $1 = schemas to include (or null), $2 = to exclude. */
 const SCHEMA_FILTER = `n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
