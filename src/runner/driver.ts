@@ -45,8 +45,23 @@ export function passwordOf(url: string): string | undefined {
   }
 }
 
+/**
+ * Imports a database driver the project installs itself (an optional peer dependency). When it is
+ * missing, says which one to install instead of Node's resolution stack.
+ */
+export async function importDriver<T>(pkg: string, load: () => Promise<T>, use: string): Promise<T> {
+  try {
+    return await load();
+  } catch (e: any) {
+    if (e?.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes(`'${pkg}'`)) {
+      throw new GuardError(`${use} needs the package ${pkg}, which is not installed in this project`, { hint: `npm install ${pkg}` });
+    }
+    throw e;
+  }
+}
+
 export async function connectPg(url: string, opts: { applicationName?: string } = {}): Promise<Driver> {
-  const pg = (await import("pg")).default;
+  const pg = (await importDriver("pg", () => import("pg"), "a PostgreSQL connection (--url, dbCredentials, DATABASE_URL)")).default;
   const client = new pg.Client({ connectionString: url, application_name: opts.applicationName ?? "drizzle-guard" });
   // An error event on an idle client must not crash the process; the next query reports it.
   client.on("error", () => undefined);
@@ -80,7 +95,7 @@ export async function connectPg(url: string, opts: { applicationName?: string } 
 }
 
 export async function openPglite(dir?: string): Promise<Driver> {
-  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGlite } = await importDriver("@electric-sql/pglite", () => import("@electric-sql/pglite"), "--pglite");
   const db = dir ? new PGlite(dir) : new PGlite();
   await db.waitReady;
   return {
