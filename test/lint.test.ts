@@ -135,6 +135,7 @@ describe("drizzle-guard check", () => {
     expect(r.stdout).toContain("FAIL rewritten: 5 migration(s) not in rewritten form");
     expect(r.stdout).toContain("FAIL names: not timestamped: 0000_init");
     expect(r.stdout).toContain("fix: run drizzle-guard rewrite");
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: FAIL (rewritten, names, integrity, down-files)");
   });
 
   it("catches a file edited by hand, an orphan file, and a fork in the snapshot chain", () => {
@@ -145,6 +146,9 @@ describe("drizzle-guard check", () => {
     expect(r.status).toBe(1);
     const integrity = JSON.parse(r.stdout).checks.find((c: any) => c.check === "integrity");
     expect(integrity.message).toBe(`changed or added by hand: ${sql[4]}`);
+    // The last line is the whole check's verdict, not only lint's: never PASS with exit 1.
+    expect(run(dir, ["check"]).stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: FAIL (integrity)");
+    expect(run(dir, ["check"], { GITHUB_ACTIONS: "true" }).stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: FAIL (integrity)");
     writeFileSync(join(out, "20990101000000_stray.sql"), "SELECT 1;");
     const snaps = readdirSync(join(out, "meta")).filter((f) => f.endsWith("_snapshot.json")).sort();
     const forked = JSON.parse(readFileSync(join(out, "meta", snaps[4]), "utf8"));
