@@ -28,12 +28,45 @@ export function resolveDrizzleKit(cwd: string): string {
   return bin;
 }
 
-export function runDrizzleKit(cwd: string, args: string[], stdio: "inherit" | "pipe" = "inherit"): Promise<number> {
+export interface DrizzleKitRun {
+  code: number;
+  /** The end of what it wrote to stderr (it is also passed on as it comes). */
+  stderr: string;
+}
+
+/**
+ * Runs the project's drizzle-kit. stdin and stdout stay the terminal's, which its rename prompts
+ * need; stderr is passed on as it comes and its end kept, because drizzle-kit exits 0 after some
+ * failures (a rename prompt without a terminal) and the message is the only sign of them.
+ */
+export function runDrizzleKit(cwd: string, args: string[], stdio: "inherit" | "pipe" = "inherit"): Promise<DrizzleKitRun> {
   const bin = resolveDrizzleKit(cwd);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio });
+    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: [stdio, stdio, "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => {
+      if (stdio === "inherit") process.stderr.write(chunk);
+      stderr = (stderr + chunk.toString("utf8")).slice(-16_384);
+    });
     child.on("error", reject);
-    child.on("exit", (code, signal) => resolvePromise(signal ? 128 : (code ?? 1)));
+    child.on("close", (code, signal) => resolvePromise({ code: signal ? 128 : (code ?? 1), stderr }));
+  });
+}
+
+/** The error drizzle-kit reported on stderr (its first `Error: ...` line), if any. */
+export function drizzleKitError(stderr: string): string | undefined {
+  return /^\s*(?:\w*Error|error)\b:?\s*(.*)$/m.exec(stderr)?.[0].trim();
+}
+
+/** A failure drizzle-kit exited 0 after: a hint for the one users meet, the rename prompt without a terminal. */
+function silentFailure(stderr: string): GuardError | undefined {
+  const error = drizzleKitError(stderr);
+  if (!error) return undefined;
+  const prompt = /TTY/.test(error);
+  return new GuardError(`drizzle-kit generate failed (it exited 0): ${error}`, {
+    hint: prompt
+      ? "drizzle-kit asks whether a table or column was renamed or is new, and needs a terminal for that: run drizzle-guard generate in an interactive terminal"
+      : undefined,
   });
 }
 
@@ -52,15 +85,19 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
   // The rewrite's modules (the parser's WebAssembly, the transforms) load while drizzle-kit runs in its own process.
   const rewriting = import("./rewrite.js");
   rewriting.catch(() => undefined); // awaited below, or not needed when drizzle-kit made nothing
-  const code = await running;
+  const { code, stderr } = await running;
   if (!existsSync(join(config.out, "meta", "_journal.json"))) {
     if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: code === 0 ? 2 : code });
+    const failure = silentFailure(stderr);
+    if (failure) throw failure;
     return { newTags: [], drizzleKitExit: code };
   }
   const after = readFolder(config.out);
   const newTags = after.journal.entries.map((e) => e.tag).filter((t) => !known.has(t));
   if (newTags.length === 0) {
     if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: 2 });
+    const failure = silentFailure(stderr);
+    if (failure) throw failure;
     return { newTags, drizzleKitExit: code };
   }
   const { applyPlan, planRewrite } = await rewriting;

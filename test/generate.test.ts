@@ -1,0 +1,37 @@
+/**
+ * `drizzle-guard generate` when drizzle-kit fails but exits 0: its rename prompt without a terminal
+ * (CI, a pipe) prints an error and exits 0 without writing a migration.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { drizzleKitError } from "../src/generate.js";
+import { makeProject, run, tree, useSchema } from "./helpers/project.js";
+
+describe("generate when drizzle-kit fails with exit 0", () => {
+  it("a rename prompt without a terminal is exit 2 with drizzle-kit's error and a hint, not 'no schema changes'", () => {
+    const dir = makeProject();
+    useSchema(dir, "v1");
+    expect(run(dir, ["generate", "--name", "v1"]).status).toBe(0);
+    const schema = join(dir, "schema.ts");
+    writeFileSync(schema, readFileSync(schema, "utf8").replace('name: text("name").notNull(),', 'fullName: text("full_name").notNull(),'));
+    const before = tree(join(dir, "drizzle"));
+    const r = run(dir, ["generate", "--name", "rename"]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).not.toContain("no schema changes");
+    expect(r.stderr).toContain(
+      "error: drizzle-kit generate failed (it exited 0): Error: Interactive prompts require a TTY terminal (process.stdin.isTTY or process.stdout.isTTY is false).",
+    );
+    expect(r.stderr).toContain(
+      "  hint: drizzle-kit asks whether a table or column was renamed or is new, and needs a terminal for that: run drizzle-guard generate in an interactive terminal\n",
+    );
+    expect(tree(join(dir, "drizzle"))).toEqual(before);
+  });
+
+  it("finds the error line in drizzle-kit's stderr, and nothing in a clean one", () => {
+    expect(drizzleKitError("Reading config file 'x'\nError: boom\n    at f (bin.cjs:1:1)\n")).toBe("Error: boom");
+    expect(drizzleKitError("TypeError: x is not a function\n")).toBe("TypeError: x is not a function");
+    expect(drizzleKitError("")).toBeUndefined();
+    expect(drizzleKitError("Warning: something\n")).toBeUndefined();
+  });
+});
