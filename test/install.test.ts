@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GuardError } from "../src/errors.js";
-import { importDriver } from "../src/runner/driver.js";
-import { ROOT } from "./helpers/project.js";
+import { importDriver, redactUrl } from "../src/runner/driver.js";
+import { makeProject, ROOT, run } from "./helpers/project.js";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
 
@@ -32,5 +32,26 @@ describe("a missing driver", () => {
   it("lets any other import failure through", async () => {
     const boom = new Error("boom");
     await expect(importDriver("pg", () => Promise.reject(boom), "--url")).rejects.toBe(boom);
+  });
+});
+
+describe("passwords in connection strings", () => {
+  it("are hidden whole, also when they hold a raw @ or : (the password runs to the authority's last @)", () => {
+    expect(redactUrl("postgres://app:s3cret@db:5432/x")).toBe("postgres://app:***@db:5432/x");
+    expect(redactUrl("postgres://app:ab@cdSECRET@db:5432/x")).toBe("postgres://app:***@db:5432/x");
+    expect(redactUrl("cannot connect to postgresql://app:a:b@c@db/x?sslmode=require: refused")).toBe(
+      "cannot connect to postgresql://app:***@db/x?sslmode=require: refused",
+    );
+    expect(redactUrl("from postgres://a:p1@h1/x to postgres://b:p2@h2/y")).toBe("from postgres://a:***@h1/x to postgres://b:***@h2/y");
+    expect(redactUrl("postgres://app@db/x")).toBe("postgres://app@db/x");
+  });
+
+  it("a failed connection through the CLI shows none of it", () => {
+    const r = run(makeProject(), ["status", "--url", "postgres://app:ab@cdSECRET@127.0.0.1:1/x"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      "error: cannot connect to postgres://app:***@127.0.0.1:1/x: connect ECONNREFUSED 127.0.0.1:1\n" +
+        "  hint: check the URL, that the server is running and that it accepts connections from here\n",
+    );
   });
 });

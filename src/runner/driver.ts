@@ -19,9 +19,13 @@ export interface Driver {
   close(): Promise<void>;
 }
 
-/** Replaces the password of a connection string (and of any URL in a message) with `***`. */
+/**
+ * Replaces the password of a connection string (and of any URL in a message) with `***`. The
+ * password runs to the last `@` of the authority, as URL parsers read it, so one holding a raw `@`
+ * is hidden whole.
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/?#\s@]*:)([^@\s]*)@/gi, "$1***@").replace(/(password=)([^\s&]+)/gi, "$1***");
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/?#\s@]*:)([^\s/?#]*)@/gi, "$1***@").replace(/(password=)([^\s&]+)/gi, "$1***");
 }
 
 export function redactSecrets(text: string, secrets: readonly string[]): string {
