@@ -7,7 +7,7 @@ import { dirname, relative, resolve } from "node:path";
 import { pickFormat } from "./lint/format.js";
 import pc from "picocolors";
 import { loadConfig, type ResolvedConfig } from "./config.js";
-import { GuardError } from "./errors.js";
+import { GuardError, isGuardError } from "./errors.js";
 import type { RewritePlan } from "./rewrite.js";
 import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
 import type { EntryStatus } from "./runner/migrate.js";
@@ -18,7 +18,25 @@ import type { Tenant, TenantResult } from "./runner/tenants.js";
 
 type Print = (line?: string) => void;
 
-export async function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}): Promise<void> {
+/**
+ * A file of the migrations folder (named relative to it, or absolute) as the user's shell and editor
+ * find it: relative to the working directory, e.g. `drizzle/20261121093000_x.sql`.
+ */
+export function shownPath(out: string, file: string): string {
+  return relative(process.cwd(), resolve(out, file)) || file;
+}
+
+/** Runs a command's work on the folder `out`; a user error it throws names its file from the working directory. */
+async function onFolder<T>(out: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    if (isGuardError(e) && e.file) e.file = shownPath(out, e.file);
+    throw e;
+  }
+}
+
+export async function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}, out = ""): Promise<void> {
   const { parseSql } = await import("./sql/parse.js");
   const blocked = new Set<string>();
   for (const e of plan.entries) {
@@ -28,14 +46,14 @@ export async function verdict(plan: RewritePlan, approvals: ConfigApproval[], pr
       for (const f of findForbidden(parseSql(d.after.text, d.after.path), approvals, levels)) {
         if (f.approved) continue;
         blocked.add(f.rule);
-        print(pc.red(`  blocked ${d.after.path}:${f.line}:${f.column}: ${f.rule} (${f.target}): approve with ${approveDirective(f.rule)}`));
+        print(pc.red(`  blocked ${shownPath(out, d.after.path)}:${f.line}:${f.column}: ${f.rule} (${f.target}): approve with ${approveDirective(f.rule)}`));
       }
     }
   }
   print(blocked.size ? pc.red(`VERDICT: BLOCKED (${[...blocked].sort().join(", ")})`) : pc.green("VERDICT: PASS"));
 }
 
-export function summarize(plan: RewritePlan, print: Print, verb = "rewrote"): void {
+export function summarize(plan: RewritePlan, print: Print, verb = "rewrote", out = ""): void {
   const changed = plan.entries.filter((e) => e.changedStatements > 0 || e.split || e.tags[0] !== e.oldTag);
   const statements = plan.entries.reduce((n, e) => n + e.statements, 0);
   const edited = plan.entries.reduce((n, e) => n + e.changedStatements, 0);
@@ -46,7 +64,7 @@ export function summarize(plan: RewritePlan, print: Print, verb = "rewrote"): vo
   for (const e of plan.entries) {
     const arrow = e.tags.length === 1 && e.tags[0] === e.oldTag ? e.oldTag : `${e.oldTag} -> ${e.tags.join(", ")}`;
     print(`  ${arrow}  (${e.changedStatements}/${e.statements} statements changed)`);
-    for (const n of e.notes) print(pc.yellow(`    note ${n.file}:${n.line}:${n.column}: ${n.message} [${n.transform}]`));
+    for (const n of e.notes) print(pc.yellow(`    note ${shownPath(out, n.file)}:${n.line}:${n.column}: ${n.message} [${n.transform}]`));
   }
 }
 
@@ -73,13 +91,13 @@ export async function printDiff(plan: RewritePlan, print: Print): Promise<void> 
 export async function runGenerate(o: { config?: string; passthrough: string[] }, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
   const { generate } = await import("./generate.js");
-  const r = await generate(config, o.passthrough);
+  const r = await onFolder(config.out, () => generate(config, o.passthrough));
   if (!r.plan) {
     print(r.drizzleKitExit === 0 ? "no schema changes: nothing generated" : `drizzle-kit generate exited ${r.drizzleKitExit}`);
     return r.drizzleKitExit === 0 ? 0 : 2;
   }
-  summarize(r.plan, print);
-  await verdict(r.plan, config.guard.approve, print, config.guard.rules);
+  summarize(r.plan, print, "rewrote", config.out);
+  await verdict(r.plan, config.guard.approve, print, config.guard.rules, config.out);
   return 0;
 }
 
@@ -87,15 +105,15 @@ export async function runRewrite(o: { config?: string; out?: string; dryRun: boo
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
   const { rewriteFolder } = await import("./rewrite.js");
-  const plan = rewriteFolder(out, { dryRun: o.dryRun, naming: config.guard.naming });
+  const plan = await onFolder(out, async () => rewriteFolder(out, { dryRun: o.dryRun, naming: config.guard.naming }));
   if (o.dryRun) {
     await printDiff(plan, print);
-    summarize(plan, print, "would rewrite");
+    summarize(plan, print, "would rewrite", out);
     print(plan.unchanged ? "nothing to change" : "dry run: nothing written");
     return 0;
   }
-  summarize(plan, print);
-  await verdict(plan, config.guard.approve, print, config.guard.rules);
+  summarize(plan, print, "rewrote", out);
+  await verdict(plan, config.guard.approve, print, config.guard.rules, out);
   if (plan.unchanged) print("already rewritten: nothing changed");
   return 0;
 }
@@ -152,7 +170,7 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
   try {
     print(`${o.dryRun ? "checking" : "migrating"} ${label}`);
     const { migrate } = await import("./runner/migrate.js");
-    const r = await migrate({
+    const r = await onFolder(out, () => migrate({
       ...runnerConfig(config, out),
       driver,
       lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
@@ -164,7 +182,7 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
       phase: o.phase === "expand" ? "expand" : undefined,
       secrets,
       log: print,
-    });
+    }));
     if (o.dryRun) return 0;
     print(r.applied.length ? `applied ${r.applied.length} migration(s)` : "nothing pending");
     return 0;
@@ -206,7 +224,7 @@ export async function runRollback(o: any, print: Print): Promise<number> {
     };
     if (o.dryRun || !o.yes) {
       print(`rollback plan for ${label}`);
-      const planned = await rollback({ ...options, dryRun: true });
+      const planned = await onFolder(out, () => rollback({ ...options, dryRun: true }));
       if (!planned.plan.length) {
         print("nothing to roll back");
         return 0;
@@ -220,7 +238,7 @@ export async function runRollback(o: any, print: Print): Promise<number> {
       }
     }
     print(`rolling back on ${label}`);
-    const r = await rollback(options);
+    const r = await onFolder(out, () => rollback(options));
     print(r.rolledBack.length ? `rolled back ${r.rolledBack.length} migration(s)` : "nothing to roll back");
     return 0;
   } finally {
@@ -241,7 +259,7 @@ export async function runStatus(o: any, print: Print): Promise<number> {
   const { driver, label } = await openDriver(config, o);
   try {
     const { migrate } = await import("./runner/migrate.js");
-    const r = await migrate({ ...runnerConfig(config, out), driver, dryRun: true });
+    const r = await onFolder(out, () => migrate({ ...runnerConfig(config, out), driver, dryRun: true }));
     print(`status of ${label}`);
     for (const line of statusTable(r.statuses)) print(line);
     return r.statuses.some((s) => s.state === "edited" || s.state === "out-of-order" || s.state === "blocked") ? 1 : 0;
@@ -414,7 +432,7 @@ export async function runCheck(o: { config?: string; out?: string; format?: stri
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
   const [{ check }, { emit }] = await Promise.all([import("./lint/check.js"), import("./lint/run.js")]);
-  const r = check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." });
+  const r = await onFolder(out, async () => check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." }));
   emit(format, r.lint, r.checks, print);
   return r.checks.every((c) => c.ok) ? 0 : 1;
 }

@@ -8,7 +8,7 @@ import { GuardError } from "../dist/src/errors.js";
 import { lintFiles } from "../dist/src/lint/lint.js";
 import { lintFilesParallel, threadCount } from "../dist/src/lint/parallel.js";
 import { rewriteFolder } from "../src/rewrite.js";
-import { ROOT, run } from "./helpers/project.js";
+import { ROOT, run, tree } from "./helpers/project.js";
 
 const CORPUS = join(ROOT, "fixtures", "corpus", "shop");
 const APPROVALS = [
@@ -164,6 +164,33 @@ describe("drizzle-guard check", () => {
     const r = run(dir, ["check"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("_journal.json:1:3: malformed JSON");
+  });
+});
+
+describe("a user error names its file from the working directory", () => {
+  it("a SQL syntax error in a legacy file: rewrite, check, migrate and status print drizzle/<file>:line:col, exit 2, and nothing changes on disk", () => {
+    const { dir, out } = project({ rewrite: false });
+    const file = readdirSync(out).filter((f) => f.endsWith(".sql")).sort()[0];
+    writeFileSync(join(out, file), "SELECT 1;\nSELEC 2;\n" + readFileSync(join(out, file), "utf8"));
+    const before = tree(out);
+    for (const args of [["rewrite"], ["rewrite", "--dry-run"], ["check"], ["migrate", "--pglite", "memory://"], ["status", "--pglite", "memory://"]]) {
+      const r = run(dir, args);
+      expect({ args, status: r.status, stderr: r.stderr }).toEqual({ args, status: 2, stderr: `error: drizzle/${file}:2:1: syntax error at or near "SELEC"\n` });
+    }
+    expect(tree(out)).toEqual(before);
+  });
+
+  it("a malformed journal and a malformed snapshot", () => {
+    const { dir, out } = project({ rewrite: false });
+    const snapshot = readdirSync(join(out, "meta")).filter((f) => f.endsWith("_snapshot.json")).sort()[0];
+    writeFileSync(join(out, "meta", snapshot), "{\n  oops\n}\n");
+    expect(run(dir, ["rewrite"]).stderr).toMatch(new RegExp(`^error: drizzle/meta/${snapshot}:2:3: malformed JSON: `));
+    writeFileSync(join(out, "meta", "_journal.json"), "{ not json");
+    for (const args of [["rewrite"], ["check"], ["status", "--pglite", "memory://"]]) {
+      const r = run(dir, args);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^error: drizzle\/meta\/_journal\.json:1:3: malformed JSON: /);
+    }
   });
 });
 
