@@ -162,7 +162,21 @@ function runnerConfig(config: ResolvedConfig, out: string) {
   };
 }
 
+/** --retries and --lock-wait, checked before anything connects. */
+function retryFlags(o: any): { retries: number; lockWaitMs: number } {
+  return { retries: count(o.retries, "--retries", 5), lockWaitMs: count(o.lockWait, "--lock-wait", 600) * 1000 };
+}
+
+/** --phase: only `expand` exists; any other value is refused rather than applying every phase. */
+function phaseFlag(o: any): "expand" | undefined {
+  if (o.phase === undefined) return undefined;
+  if (o.phase !== "expand") throw new GuardError(`--phase must be expand (stop before the first contract-phase file), got ${JSON.stringify(String(o.phase))}`);
+  return "expand";
+}
+
 export async function runMigrate(o: any, print: Print): Promise<number> {
+  retryFlags(o);
+  phaseFlag(o);
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
   if (isFanOut(o)) return o.dryRun ? tenantsStatusCommand(config, out, o, print) : fanOutCommand(config, out, o, print);
@@ -175,11 +189,10 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
       driver,
       lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
       statementTimeout: o.statementTimeout ?? config.guard.statementTimeout,
-      retries: Number(o.retries ?? 5),
-      lockWaitMs: Number(o.lockWait ?? 600) * 1000,
+      ...retryFlags(o),
       dryRun: !!o.dryRun,
       allowOutOfOrder: !!o.allowOutOfOrder,
-      phase: o.phase === "expand" ? "expand" : undefined,
+      phase: phaseFlag(o),
       secrets,
       log: print,
     }));
@@ -206,7 +219,9 @@ async function confirm(question: string): Promise<boolean> {
 export async function runRollback(o: any, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
-  const steps = o.steps === undefined ? undefined : Number(o.steps);
+  const steps = o.steps === undefined ? undefined : count(o.steps, "--steps", 1);
+  if (steps === 0) throw new GuardError("--steps must be a whole number of at least 1, got \"0\"");
+  retryFlags(o);
   const { driver, label, secrets } = await openDriver(config, o);
   const { rollback } = await import("./runner/rollback.js");
   try {
@@ -217,8 +232,7 @@ export async function runRollback(o: any, print: Print): Promise<number> {
       to: o.to === undefined ? undefined : String(o.to),
       force: !!o.force,
       lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
-      retries: Number(o.retries ?? 5),
-      lockWaitMs: Number(o.lockWait ?? 600) * 1000,
+      ...retryFlags(o),
       secrets,
       log: print,
     };
@@ -363,10 +377,9 @@ async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print:
         searchPath: searchPathOf(o),
         lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
         statementTimeout: o.statementTimeout ?? config.guard.statementTimeout,
-        retries: Number(o.retries ?? 5),
-        lockWaitMs: Number(o.lockWait ?? 600) * 1000,
+        ...retryFlags(o),
         allowOutOfOrder: !!o.allowOutOfOrder,
-        phase: o.phase === "expand" ? "expand" : undefined,
+        phase: phaseFlag(o),
         secrets: t.secrets,
         onEvent: progress.onEvent,
       });

@@ -55,3 +55,20 @@ describe("passwords in connection strings", () => {
     );
   });
 });
+
+describe("flags with a bad value are refused before anything runs", () => {
+  it("--phase other than expand (it used to apply every phase), and non-numeric --retries / --lock-wait / --steps", () => {
+    const dir = makeProject();
+    const cases: Array<[string[], string]> = [
+      [["migrate", "--pglite", "memory://", "--phase", "backfill"], '--phase must be expand (stop before the first contract-phase file), got "backfill"'],
+      [["migrate", "--pglite", "memory://", "--retries", "abc"], '--retries must be a whole number, got "abc"'],
+      [["migrate", "--pglite", "memory://", "--lock-wait", "soon"], '--lock-wait must be a whole number, got "soon"'],
+      [["rollback", "--pglite", "memory://", "--yes", "--steps", "abc"], '--steps must be a whole number, got "abc"'],
+      [["rollback", "--pglite", "memory://", "--yes", "--steps", "0"], '--steps must be a whole number of at least 1, got "0"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(dir, args);
+      expect({ args, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, status: 2, stdout: "", stderr: `error: ${message}\n` });
+    }
+  });
+});
