@@ -3,6 +3,7 @@
  * The modules a command needs are imported inside it (the parser's WebAssembly, the transforms, the
  * runner, diff), so each command loads only its own: start-up is measured in bench/.
  */
+import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { pickFormat } from "./lint/format.js";
 import pc from "picocolors";
@@ -146,9 +147,18 @@ export async function openDriver(config: ResolvedConfig, o: ConnectOptions): Pro
   return { driver: await connectPg(db.url), label: redactUrl(db.url), secrets: secret ? [secret] : [] };
 }
 
-/** The migrations folder: --out, or `out` from the config. */
+/**
+ * The migrations folder: --out, or `out` from the config. With no config found and no ./drizzle
+ * either, the user is most likely in the wrong folder: say that, not that ./drizzle is missing.
+ */
 function outDir(config: ResolvedConfig, out: string | undefined): string {
-  return out ? resolve(out) : config.out;
+  if (out) return resolve(out);
+  if (!config.configPath && !existsSync(config.out)) {
+    throw new GuardError("no drizzle config here (drizzle.config.ts, .mts, .js, .mjs, .cjs or .json) and no drizzle folder", {
+      hint: "run drizzle-guard from the folder of your drizzle.config.ts, or pass --config PATH (or --out DIR)",
+    });
+  }
+  return config.out;
 }
 
 /** The runner options every database command takes from the config. */

@@ -2,7 +2,8 @@
  * The package as a project installs it: what it declares, and what a user sees when an optional
  * piece (a database driver) is missing.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GuardError } from "../src/errors.js";
@@ -70,5 +71,32 @@ describe("flags with a bad value are refused before anything runs", () => {
       const r = run(dir, args);
       expect({ args, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, status: 2, stdout: "", stderr: `error: ${message}\n` });
     }
+  });
+});
+
+describe("run in the wrong folder", () => {
+  it("no drizzle config and no drizzle folder: says so (exit 2) instead of naming a missing journal", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dg-empty-"));
+    for (const args of [["rewrite"], ["check"], ["migrate", "--pglite", "memory://"], ["status", "--pglite", "memory://"]]) {
+      const r = run(dir, args);
+      expect({ args, status: r.status, stderr: r.stderr }).toEqual({
+        args,
+        status: 2,
+        stderr:
+          "error: no drizzle config here (drizzle.config.ts, .mts, .js, .mjs, .cjs or .json) and no drizzle folder\n" +
+          "  hint: run drizzle-guard from the folder of your drizzle.config.ts, or pass --config PATH (or --out DIR)\n",
+      });
+    }
+  });
+
+  it("lint of a folder without migrations fails (exit 2) rather than passing on nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dg-empty-"));
+    mkdirSync(join(dir, "drizzle"));
+    const r = run(dir, ["lint", "drizzle"]);
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      status: 2,
+      stdout: "",
+      stderr: "error: no .sql migration files in drizzle\n  hint: point lint at the migrations folder (out in drizzle.config.ts), e.g. drizzle-guard lint drizzle/\n",
+    });
   });
 });
