@@ -73,6 +73,22 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     });
 
   cli
+    .command("status", "applied / pending / edited / out-of-order / blocked per migration")
+    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
+    .option("--out <dir>", "migrations folder (default: out from the config)")
+    .option("--url <url>", "PostgreSQL connection string (default: config dbCredentials or DATABASE_URL)")
+    .option("--pglite <dir>", "a PGlite database folder")
+    .option("--tenants <file>", "every database listed (one connection string per line, or JSON [{name, url}])")
+    .option("--tenants-query <sql>", "every database a query on --url returns (url, name)")
+    .option("--schemas <pattern>", "every tenant schema in --url: a LIKE pattern or a comma list")
+    .option("--search-path <schemas>", "with --schemas: schemas searched after the tenant's own")
+    .option("--concurrency <n>", "tenants read at once (default 4)")
+    .action(async (o) => {
+      const { runStatus } = await import("./commands.js");
+      process.exitCode = await runStatus(o, print);
+    });
+
+  cli
     .command("rollback", "apply down files newest first and remove their bookkeeping rows (destructive: --yes or a confirmation)")
     .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
     .option("--out <dir>", "migrations folder (default: out from the config)")
@@ -89,22 +105,6 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .action(async (o) => {
       const { runRollback } = await import("./commands.js");
       process.exitCode = await runRollback(o, print);
-    });
-
-  cli
-    .command("status", "applied / pending / edited / out-of-order per migration")
-    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
-    .option("--out <dir>", "migrations folder (default: out from the config)")
-    .option("--url <url>", "PostgreSQL connection string")
-    .option("--pglite <dir>", "a PGlite database folder")
-    .option("--tenants <file>", "every database listed (one connection string per line, or JSON [{name, url}])")
-    .option("--tenants-query <sql>", "every database a query on --url returns (url, name)")
-    .option("--schemas <pattern>", "every tenant schema in --url: a LIKE pattern or a comma list")
-    .option("--search-path <schemas>", "with --schemas: schemas searched after the tenant's own")
-    .option("--concurrency <n>", "tenants read at once (default 4)")
-    .action(async (o) => {
-      const { runStatus } = await import("./commands.js");
-      process.exitCode = await runStatus(o, print);
     });
 
   cli

@@ -100,3 +100,32 @@ describe("run in the wrong folder", () => {
     });
   });
 });
+
+describe("--help and the README agree", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const dir = mkdtempSync(join(tmpdir(), "dg-help-"));
+  const flagsOf = (text: string) => [...new Set([...text.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].map((m) => m[0]))];
+  /** The command table of the README: command -> the flags its first cell shows. */
+  const table = new Map(
+    [...readme.matchAll(/^\| `drizzle-guard (\w+)([^`]*)` \|/gm)].map((m) => [m[1], flagsOf(m[2]).filter((f) => f !== "--help")]),
+  );
+  const helpFlags = (command: string) => {
+    const r = run(dir, [command, "--help"]);
+    expect(r.status).toBe(0);
+    return [...r.stdout.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]).filter((f) => f !== "--help");
+  };
+
+  it("the README's table lists every command of drizzle-guard --help, and only those", () => {
+    const top = run(dir, ["--help"]).stdout;
+    const commands = [...top.slice(top.indexOf("Commands:"), top.indexOf("For more info")).matchAll(/^\s{2}(\w+)/gm)].map((m) => m[1]);
+    expect([...table.keys()]).toEqual(commands);
+  });
+
+  it("each flag the table shows for a command is in that command's --help, and each flag of every --help is in the README", () => {
+    for (const [command, shown] of table) {
+      const help = helpFlags(command);
+      expect({ command, missingFromHelp: shown.filter((f) => !help.includes(f)) }).toEqual({ command, missingFromHelp: [] });
+      expect({ command, missingFromReadme: help.filter((f) => !flagsOf(readme).includes(f)) }).toEqual({ command, missingFromReadme: [] });
+    }
+  });
+});
