@@ -231,8 +231,9 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
   for (const s of statements) put(phaseOf(s.index), { order: moved.get(s.index)?.order ?? s.index, seq: seq++, statement: s });
   for (const a of added) put(a.phase, { order: a.order ?? Infinity, seq: seq++, text: a.text });
   const phases = PHASES.filter((p) => byPhase.has(p));
-  if (phases.length === 1) {
-    const only = phases[0];
+  // One phase, or none: an empty file (`drizzle-kit generate --custom`) stays one empty migration.
+  if (phases.length <= 1) {
+    const only = phases[0] ?? "expand";
     return finish(whole(NON_TRANSACTIONAL_PHASES.has(only), only === "concurrent"));
   }
   const parts: SqlPart[] = phases.map((phase) => {

@@ -35,3 +35,28 @@ describe("generate when drizzle-kit fails with exit 0", () => {
     expect(drizzleKitError("Warning: something\n")).toBeUndefined();
   });
 });
+
+describe("generate --custom", () => {
+  it("keeps drizzle-kit's empty custom migration (it used to vanish from the journal, its snapshot left behind); the SQL written into it later is rewritten", () => {
+    const dir = makeProject();
+    useSchema(dir, "v1");
+    expect(run(dir, ["generate", "--name", "v1"]).status).toBe(0);
+    const r = run(dir, ["generate", "--custom", "--name", "seed"]);
+    expect(r.status).toBe(0);
+    const out = join(dir, "drizzle");
+    const journal = JSON.parse(readFileSync(join(out, "meta", "_journal.json"), "utf8"));
+    const tag = journal.entries.at(-1).tag;
+    expect(tag).toMatch(/^\d{14}_seed$/);
+    expect(r.stdout).toContain(`  0001_seed -> ${tag}  (0/0 statements changed)\n`);
+    expect(readFileSync(join(out, `${tag}.sql`), "utf8")).toBe("-- Custom SQL migration file, put your code below! --");
+    expect(run(dir, ["check"]).status).toBe(0);
+    writeFileSync(join(out, `${tag}.sql`), 'CREATE INDEX "users_name_idx" ON "users" USING btree ("name");');
+    expect(run(dir, ["rewrite"]).status).toBe(0);
+    expect(readFileSync(join(out, `${tag}.sql`), "utf8")).toBe(
+      "-- drizzle-guard: transaction=off\n" +
+        "-- CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction block: each statement runs on its own.\n" +
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_name_idx" ON "users" USING btree ("name");',
+    );
+    expect(run(dir, ["check"]).status).toBe(0);
+  });
+});
