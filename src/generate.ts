@@ -13,6 +13,7 @@ import { readFolder } from "./folder/folder.js";
 import { recoverFolder } from "./folder/write.js";
 import type { ResolvedConfig } from "./config.js";
 import type { RewritePlan } from "./rewrite.js";
+import { stampToMs } from "../transforms/timestamp-names.js";
 
 export function resolveDrizzleKit(cwd: string): string {
   const require = createRequire(join(cwd, "noop.js"));
@@ -70,6 +71,25 @@ function silentFailure(stderr: string): GuardError | undefined {
   });
 }
 
+/**
+ * Milliseconds to wait before drizzle-kit runs, so that the name it gives its migration is newer
+ * than every name in the folder. With `migrations.prefix: "timestamp"` (or `"supabase"`) that name
+ * is the current UTC second and its snapshot `meta/<second>_snapshot.json`; drizzle-guard's phase
+ * files take the seconds after their migration's, so a generate within those seconds had
+ * drizzle-kit write its snapshot over one of theirs. No wait for other prefixes, or when the newest
+ * name is further ahead than a phase split puts it (a hand-made name: the wait would not end).
+ */
+export function waitBeforeGenerate(tags: readonly string[], prefix: string, now: number): number {
+  if (prefix !== "timestamp" && prefix !== "supabase") return 0;
+  let newest = -Infinity;
+  for (const tag of tags) {
+    const m = /^(\d{14})_/.exec(tag);
+    if (m) newest = Math.max(newest, stampToMs(m[1]));
+  }
+  const wait = newest + 1000 - now;
+  return wait > 0 && wait <= 60_000 ? wait : 0;
+}
+
 export interface GenerateResult {
   newTags: string[];
   plan?: RewritePlan;
@@ -80,6 +100,8 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
   recoverFolder(config.out);
   const before = readFolder(config.out, { allowMissing: true });
   const known = new Set(before.journal.entries.map((e) => e.tag));
+  const wait = waitBeforeGenerate([...known], config.prefix, Date.now());
+  if (wait) await new Promise((r) => setTimeout(r, wait));
   const args = ["generate", ...(config.configPath ? ["--config", config.configPath] : []), ...passthrough];
   const running = runDrizzleKit(config.cwd, args, opts.stdio ?? "inherit");
   // The rewrite's modules (the parser's WebAssembly, the transforms) load while drizzle-kit runs in its own process.

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { drizzleKitError } from "../src/generate.js";
+import { drizzleKitError, waitBeforeGenerate } from "../src/generate.js";
 import { makeProject, run, tree, useSchema } from "./helpers/project.js";
 
 describe("generate when drizzle-kit fails with exit 0", () => {
@@ -58,5 +58,33 @@ describe("generate --custom", () => {
         'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_name_idx" ON "users" USING btree ("name");',
     );
     expect(run(dir, ["check"]).status).toBe(0);
+  });
+});
+
+describe("generate with drizzle-kit's timestamp prefix", () => {
+  it("migrations generated one right after another keep every snapshot (drizzle-kit's name for the next one took a phase file's second and wrote over its snapshot)", () => {
+    const dir = makeProject();
+    const config = join(dir, "drizzle.config.ts");
+    writeFileSync(config, readFileSync(config, "utf8").replace('out: "./drizzle",', 'out: "./drizzle",\n  migrations: { prefix: "timestamp" },'));
+    for (const v of ["v1", "v2", "v3", "v4"]) {
+      useSchema(dir, v);
+      const r = run(dir, ["generate", "--name", v]);
+      expect({ v, status: r.status, stderr: r.stderr }).toEqual({ v, status: 0, stderr: "" });
+    }
+    const journal = JSON.parse(readFileSync(join(dir, "drizzle", "meta", "_journal.json"), "utf8"));
+    expect(journal.entries.length).toBeGreaterThan(4); // some were split into phase files
+    const check = run(dir, ["check"]);
+    expect(check.stdout).toContain("ok   consistency: journal, files and snapshots agree; one unbroken snapshot chain\n");
+    expect(check.status).toBe(0);
+  });
+
+  it("waits until the newest name in the folder is in the past, for the timestamp prefixes only", () => {
+    const now = Date.UTC(2026, 10, 21, 9, 30, 0, 250);
+    const tags = ["20261121092959_a", "20261121093000_b", "20261121093001_b_backfill", "20261121093002_b_contract"];
+    expect(waitBeforeGenerate(tags, "timestamp", now)).toBe(2750);
+    expect(waitBeforeGenerate(tags, "supabase", now)).toBe(2750);
+    expect(waitBeforeGenerate(tags, "index", now)).toBe(0);
+    expect(waitBeforeGenerate(tags.slice(0, 1), "timestamp", now)).toBe(0);
+    expect(waitBeforeGenerate(["0000_init", "20991231235959_far_ahead"], "timestamp", now)).toBe(0);
   });
 });
