@@ -125,7 +125,7 @@ interface ConnectOptions {
 }
 
 /** Where the database is: a PGlite folder (undefined = in memory) or a connection string. */
-type Database = { pglite: string | undefined } | { url: string };
+type Database = { pglite: string | undefined } | { url: string; ssl?: unknown };
 
 function databaseOf(config: ResolvedConfig, o: ConnectOptions): Database {
   if (o.pglite) return { pglite: o.pglite === "memory://" ? undefined : resolve(o.pglite) };
@@ -134,7 +134,7 @@ function databaseOf(config: ResolvedConfig, o: ConnectOptions): Database {
     const dir = config.dbCredentials?.url;
     return { pglite: dir ? resolve(config.cwd, dir) : undefined };
   }
-  if (!url && config.dbCredentials) url = credentialsToUrl(config.dbCredentials);
+  if (!url && config.dbCredentials) return { url: credentialsToUrl(config.dbCredentials), ssl: config.dbCredentials.ssl };
   url ??= process.env.DATABASE_URL;
   if (!url) throw new GuardError("no database: pass --url, --pglite, set dbCredentials in the drizzle config, or DATABASE_URL");
   return { url };
@@ -144,7 +144,7 @@ export async function openDriver(config: ResolvedConfig, o: ConnectOptions): Pro
   const db = databaseOf(config, o);
   if ("pglite" in db) return { driver: await openPglite(db.pglite), label: `pglite ${o.pglite ?? db.pglite ?? "(memory)"}`, secrets: [] };
   const secret = passwordOf(db.url);
-  return { driver: await connectPg(db.url), label: redactUrl(db.url), secrets: secret ? [secret] : [] };
+  return { driver: await connectPg(db.url, { ssl: db.ssl }), label: redactUrl(db.url), secrets: secret ? [secret] : [] };
 }
 
 /**
@@ -342,7 +342,7 @@ async function resolveTenants(
       return { tenants, connect: async () => shared, source: `schemas ${value} in ${label}`, secrets, single: true, close: () => driver.close() };
     }
     await driver.close();
-    return { tenants, connect: () => connectPg(db.url), source: `schemas ${value} in ${label}`, secrets, single: false, close: async () => undefined };
+    return { tenants, connect: () => connectPg(db.url, { ssl: db.ssl }), source: `schemas ${value} in ${label}`, secrets, single: false, close: async () => undefined };
   } catch (e) {
     await driver.close();
     throw e;

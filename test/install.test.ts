@@ -2,12 +2,13 @@
  * The package as a project installs it: what it declares, and what a user sees when an optional
  * piece (a database driver) is missing.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GuardError } from "../src/errors.js";
-import { importDriver, redactUrl } from "../src/runner/driver.js";
+import { importDriver, redactUrl, sslOption } from "../src/runner/driver.js";
+import { PG_URL } from "./helpers/pg.js";
 import { makeProject, ROOT, run } from "./helpers/project.js";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
@@ -127,5 +128,37 @@ describe("--help and the README agree", () => {
       expect({ command, missingFromHelp: shown.filter((f) => !help.includes(f)) }).toEqual({ command, missingFromHelp: [] });
       expect({ command, missingFromReadme: help.filter((f) => !flagsOf(readme).includes(f)) }).toEqual({ command, missingFromReadme: [] });
     }
+  });
+});
+
+describe("dbCredentials.ssl of the drizzle config", () => {
+  it("is read the way drizzle-kit reads it", () => {
+    expect(sslOption("require")).toEqual({ rejectUnauthorized: false });
+    expect(sslOption("prefer")).toEqual({ rejectUnauthorized: false });
+    expect(sslOption("verify-full")).toEqual({});
+    expect(sslOption(true)).toBe(true);
+    expect(sslOption(false)).toBe(false);
+    expect(sslOption(undefined)).toBeUndefined();
+  });
+
+  it.skipIf(!PG_URL)("PostgreSQL 15 (a server without SSL): ssl in dbCredentials is used (it was dropped), and without it the host form connects", () => {
+    const u = new URL(PG_URL!);
+    const dir = makeProject();
+    const credentials = { host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username), database: u.pathname.slice(1) || "postgres" };
+    const write = (ssl?: string) =>
+      writeFileSync(
+        join(dir, "drizzle.config.json"),
+        JSON.stringify({ dialect: "postgresql", schema: "./schema.ts", out: "./drizzle", dbCredentials: ssl ? { ...credentials, ssl } : credentials }),
+      );
+    rmSync(join(dir, "drizzle.config.ts"));
+    mkdirSync(join(dir, "drizzle", "meta"), { recursive: true });
+    writeFileSync(join(dir, "drizzle", "meta", "_journal.json"), JSON.stringify({ version: "7", dialect: "postgresql", entries: [] }));
+    write("require");
+    const refused = run(dir, ["status"]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(": The server does not support SSL connections\n");
+    write();
+    const plain = run(dir, ["status"]);
+    expect({ status: plain.status, stderr: plain.stderr }).toEqual({ status: 0, stderr: "" });
   });
 });

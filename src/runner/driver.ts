@@ -64,9 +64,21 @@ export async function importDriver<T>(pkg: string, load: () => Promise<T>, use: 
   }
 }
 
-export async function connectPg(url: string, opts: { applicationName?: string } = {}): Promise<Driver> {
+/**
+ * node-postgres' `ssl` for drizzle-kit's `dbCredentials.ssl`, read the way drizzle-kit reads it:
+ * "require" / "allow" / "prefer" encrypt without verifying the certificate, "verify-full" verifies
+ * it, a boolean or an options object is passed as it is.
+ */
+export function sslOption(ssl: unknown): unknown {
+  if (ssl === "require" || ssl === "allow" || ssl === "prefer") return { rejectUnauthorized: false };
+  if (ssl === "verify-full") return {};
+  return ssl;
+}
+
+export async function connectPg(url: string, opts: { applicationName?: string; ssl?: unknown } = {}): Promise<Driver> {
   const pg = (await importDriver("pg", () => import("pg"), "a PostgreSQL connection (--url, dbCredentials, DATABASE_URL)")).default;
-  const client = new pg.Client({ connectionString: url, application_name: opts.applicationName ?? "drizzle-guard" });
+  const ssl = sslOption(opts.ssl);
+  const client = new pg.Client({ connectionString: url, application_name: opts.applicationName ?? "drizzle-guard", ...(ssl === undefined ? {} : { ssl: ssl as any }) });
   // An error event on an idle client must not crash the process; the next query reports it.
   client.on("error", () => undefined);
   try {
