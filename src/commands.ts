@@ -140,8 +140,20 @@ function databaseOf(config: ResolvedConfig, o: ConnectOptions): Database {
   return { url };
 }
 
-export async function openDriver(config: ResolvedConfig, o: ConnectOptions): Promise<{ driver: Driver; label: string; secrets: string[] }> {
+/**
+ * Connects to the database of the flags or the config. `existing`: a PGlite folder must be there
+ * already (status, rollback: PGlite would create an empty database in a mistyped folder and report
+ * every migration pending); migrate creates it.
+ */
+export async function openDriver(
+  config: ResolvedConfig,
+  o: ConnectOptions,
+  opts: { existing?: boolean } = {},
+): Promise<{ driver: Driver; label: string; secrets: string[] }> {
   const db = databaseOf(config, o);
+  if ("pglite" in db && opts.existing && db.pglite !== undefined && !existsSync(db.pglite)) {
+    throw new GuardError(`no PGlite database at ${relative(process.cwd(), db.pglite) || "."}`, { hint: "check the folder; drizzle-guard migrate --pglite DIR creates one" });
+  }
   if ("pglite" in db) return { driver: await openPglite(db.pglite), label: `pglite ${o.pglite ?? db.pglite ?? "(memory)"}`, secrets: [] };
   const secret = passwordOf(db.url);
   return { driver: await connectPg(db.url, { ssl: db.ssl }), label: redactUrl(db.url), secrets: secret ? [secret] : [] };
@@ -232,7 +244,7 @@ export async function runRollback(o: any, print: Print): Promise<number> {
   const steps = o.steps === undefined ? undefined : count(o.steps, "--steps", 1);
   if (steps === 0) throw new GuardError("--steps must be a whole number of at least 1, got \"0\"");
   retryFlags(o);
-  const { driver, label, secrets } = await openDriver(config, o);
+  const { driver, label, secrets } = await openDriver(config, o, { existing: true });
   const { rollback } = await import("./runner/rollback.js");
   try {
     const options: RollbackOptions = {
@@ -280,7 +292,7 @@ export async function runStatus(o: any, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
   if (isFanOut(o)) return tenantsStatusCommand(config, out, o, print);
-  const { driver, label } = await openDriver(config, o);
+  const { driver, label } = await openDriver(config, o, { existing: true });
   try {
     const { migrate } = await import("./runner/migrate.js");
     const r = await onFolder(out, () => migrate({ ...runnerConfig(config, out), driver, dryRun: true }));

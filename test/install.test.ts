@@ -2,14 +2,14 @@
  * The package as a project installs it: what it declares, and what a user sees when an optional
  * piece (a database driver) is missing.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GuardError } from "../src/errors.js";
 import { importDriver, redactUrl, sslOption } from "../src/runner/driver.js";
 import { PG_URL } from "./helpers/pg.js";
-import { makeProject, ROOT, run } from "./helpers/project.js";
+import { makeProject, ROOT, run, useSchema } from "./helpers/project.js";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
 
@@ -160,5 +160,25 @@ describe("dbCredentials.ssl of the drizzle config", () => {
     write();
     const plain = run(dir, ["status"]);
     expect({ status: plain.status, stderr: plain.stderr }).toEqual({ status: 0, stderr: "" });
+  });
+});
+
+describe("a mistyped --pglite folder", () => {
+  it("status and rollback refuse it (exit 2) instead of creating an empty database that shows every migration pending", () => {
+    const dir = makeProject();
+    useSchema(dir, "v1");
+    expect(run(dir, ["generate"]).status).toBe(0);
+    for (const args of [["status", "--pglite", "./dbtypo"], ["rollback", "--pglite", "./dbtypo", "--yes"]]) {
+      const r = run(dir, args);
+      expect({ args, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        args,
+        status: 2,
+        stdout: "",
+        stderr: "error: no PGlite database at dbtypo\n  hint: check the folder; drizzle-guard migrate --pglite DIR creates one\n",
+      });
+      expect(existsSync(join(dir, "dbtypo"))).toBe(false);
+    }
+    expect(run(dir, ["migrate", "--pglite", "./db"]).status).toBe(0);
+    expect(run(dir, ["status", "--pglite", "./db"]).stdout).toMatch(/^status of pglite \.\/db\napplied {6}\d{14}_/);
   });
 });
