@@ -7,8 +7,11 @@ import { redactUrl } from "./runner/driver.js";
 
 const VERSION = "0.1.0";
 
+/** Set once the reader of stdout went away (`drizzle-guard lint drizzle | head`): nothing more is written. */
+let stdoutClosed = false;
+
 function print(line = ""): void {
-  process.stdout.write(line + "\n");
+  if (!stdoutClosed) process.stdout.write(line + "\n");
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
@@ -17,6 +20,12 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   // (CPU taken from the parse, and the exit waits for those threads) but is usually over before it
   // gains from: measured in bench/README.md. Set before the first command module loads the parser.
   setFlagsFromString("--liftoff-only");
+  // A reader that stops early closes the pipe: stop writing instead of crashing with EPIPE, and let
+  // the command finish (a migration half-way is not abandoned) with its own exit code.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") throw e;
+    stdoutClosed = true;
+  });
   const cli = cac("drizzle-guard");
 
   cli

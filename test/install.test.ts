@@ -2,6 +2,7 @@
  * The package as a project installs it: what it declares, and what a user sees when an optional
  * piece (a database driver) is missing.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { GuardError } from "../src/errors.js";
 import { importDriver, redactUrl, sslOption } from "../src/runner/driver.js";
 import { PG_URL } from "./helpers/pg.js";
-import { makeProject, ROOT, run, useSchema } from "./helpers/project.js";
+import { BIN, makeProject, ROOT, run, useSchema } from "./helpers/project.js";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
 
@@ -180,5 +181,20 @@ describe("a mistyped --pglite folder", () => {
     }
     expect(run(dir, ["migrate", "--pglite", "./db"]).status).toBe(0);
     expect(run(dir, ["status", "--pglite", "./db"]).stdout).toMatch(/^status of pglite \.\/db\napplied {6}\d{14}_/);
+  });
+});
+
+describe("stdout closed early (| head)", () => {
+  it("no EPIPE crash: the command ends with its own exit code and nothing on stderr", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dg-pipe-"));
+    mkdirSync(join(dir, "many"));
+    const sql = 'ALTER TABLE "users" ADD COLUMN "bio" text;--> statement-breakpoint\nCREATE INDEX "users_bio_idx" ON "users" USING btree ("bio");\n';
+    for (let i = 0; i < 400; i++) writeFileSync(join(dir, "many", `${String(i).padStart(4, "0")}_m.sql`), sql);
+    const r = spawnSync("bash", ["-c", `node "${BIN}" lint many 2>err.txt | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1", DRIZZLE_GUARD_THREADS: "1" },
+    });
+    expect({ exit: r.stdout, stderr: readFileSync(join(dir, "err.txt"), "utf8") }).toEqual({ exit: "0\n", stderr: "" });
   });
 });
