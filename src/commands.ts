@@ -90,8 +90,8 @@ export async function printDiff(plan: RewritePlan, print: Print): Promise<void> 
 }
 
 export async function runGenerate(o: { config?: string; passthrough: string[] }, print: Print): Promise<number> {
-  const config = await loadConfig({ config: o.config });
-  const { generate } = await import("./generate.js");
+  const { generate, withPassedFlags } = await import("./generate.js");
+  const config = withPassedFlags(await loadConfig({ config: o.config }), o.passthrough);
   const r = await onFolder(config.out, () => generate(config, o.passthrough));
   if (!r.plan) {
     print(r.drizzleKitExit === 0 ? "no schema changes: nothing generated" : `drizzle-kit generate exited ${r.drizzleKitExit}`);

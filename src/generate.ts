@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { GuardError } from "./errors.js";
 import { readFolder } from "./folder/folder.js";
 import { recoverFolder } from "./folder/write.js";
@@ -90,6 +90,24 @@ export function waitBeforeGenerate(tags: readonly string[], prefix: string, now:
   return wait > 0 && wait <= 60_000 ? wait : 0;
 }
 
+/** The value of a drizzle-kit flag among the passed-through arguments (`--out dir` or `--out=dir`). */
+export function passedFlag(args: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === `--${name}` && i + 1 < args.length) value = args[++i];
+    else if (args[i].startsWith(`--${name}=`)) value = args[i].slice(name.length + 3);
+  }
+  return value;
+}
+
+/** Without a config file drizzle-kit takes its options as flags: the folder and prefix it uses are then theirs. */
+export function withPassedFlags(config: ResolvedConfig, passthrough: readonly string[]): ResolvedConfig {
+  const out = passedFlag(passthrough, "out");
+  const prefix = passedFlag(passthrough, "prefix");
+  if (out === undefined && prefix === undefined) return config;
+  return { ...config, out: out === undefined ? config.out : resolve(config.cwd, out), prefix: prefix ?? config.prefix };
+}
+
 export interface GenerateResult {
   newTags: string[];
   plan?: RewritePlan;
@@ -97,6 +115,7 @@ export interface GenerateResult {
 }
 
 export async function generate(config: ResolvedConfig, passthrough: string[], opts: { stdio?: "inherit" | "pipe" } = {}): Promise<GenerateResult> {
+  config = withPassedFlags(config, passthrough);
   recoverFolder(config.out);
   const before = readFolder(config.out, { allowMissing: true });
   const known = new Set(before.journal.entries.map((e) => e.tag));

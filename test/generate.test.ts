@@ -2,10 +2,10 @@
  * `drizzle-guard generate` when drizzle-kit fails but exits 0: its rename prompt without a terminal
  * (CI, a pipe) prints an error and exits 0 without writing a migration.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { drizzleKitError, waitBeforeGenerate } from "../src/generate.js";
+import { drizzleKitError, passedFlag, waitBeforeGenerate } from "../src/generate.js";
 import { makeProject, run, tree, useSchema } from "./helpers/project.js";
 
 describe("generate when drizzle-kit fails with exit 0", () => {
@@ -86,5 +86,27 @@ describe("generate with drizzle-kit's timestamp prefix", () => {
     expect(waitBeforeGenerate(tags, "index", now)).toBe(0);
     expect(waitBeforeGenerate(tags.slice(0, 1), "timestamp", now)).toBe(0);
     expect(waitBeforeGenerate(["0000_init", "20991231235959_far_ahead"], "timestamp", now)).toBe(0);
+  });
+});
+
+describe("generate with drizzle-kit's options as flags (no config file)", () => {
+  it("--out is the folder drizzle-guard rewrites (it looked in ./drizzle and said 'no schema changes')", () => {
+    const dir = makeProject();
+    useSchema(dir, "v1");
+    rmSync(join(dir, "drizzle.config.ts"));
+    const r = run(dir, ["generate", "--dialect", "postgresql", "--schema", "./schema.ts", "--out=./migs", "--name", "init"]);
+    expect(r.status).toBe(0);
+    const journal = JSON.parse(readFileSync(join(dir, "migs", "meta", "_journal.json"), "utf8"));
+    expect(journal.entries.map((e: any) => e.tag)).toEqual([expect.stringMatching(/^\d{14}_init$/)]);
+    expect(r.stdout).toContain(`  0000_init -> ${journal.entries[0].tag}  (`);
+    expect(existsSync(join(dir, "drizzle"))).toBe(false);
+    expect(run(dir, ["check", "--out", "migs"]).status).toBe(0);
+  });
+
+  it("reads --out and --prefix in both spellings, the last one winning", () => {
+    expect(passedFlag(["--out", "a", "--name", "x"], "out")).toBe("a");
+    expect(passedFlag(["--out=a", "--out", "b"], "out")).toBe("b");
+    expect(passedFlag(["--prefix=timestamp"], "prefix")).toBe("timestamp");
+    expect(passedFlag(["--outx", "a", "--out"], "out")).toBeUndefined();
   });
 });
