@@ -124,7 +124,9 @@ describe("drizzle-guard lint (CLI)", () => {
 
 describe("drizzle-guard check", () => {
   it("passes on a rewritten folder", () => {
-    const r = run(project().dir, ["check"]);
+    const dir = project().dir;
+    expect(JSON.parse(run(dir, ["check", "--format", "json"]).stdout).ok).toBe(true);
+    const r = run(dir, ["check"]);
     expect(r.stdout).toContain("ok   rewritten");
     expect(r.status).toBe(0);
   });
@@ -146,6 +148,8 @@ describe("drizzle-guard check", () => {
     expect(r.status).toBe(1);
     const integrity = JSON.parse(r.stdout).checks.find((c: any) => c.check === "integrity");
     expect(integrity.message).toBe(`changed or added by hand: ${sql[4]}`);
+    // verdict is lint's alone; ok is the whole check's (it was missing: a failing check read PASS).
+    expect([JSON.parse(r.stdout).verdict, JSON.parse(r.stdout).ok]).toEqual(["PASS", false]);
     // The last line is the whole check's verdict, not only lint's: never PASS with exit 1.
     expect(run(dir, ["check"]).stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: FAIL (integrity)");
     expect(run(dir, ["check"], { GITHUB_ACTIONS: "true" }).stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: FAIL (integrity)");

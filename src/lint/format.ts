@@ -7,7 +7,8 @@
  *     files: [{ file, nonTransactional,
  *               statements: [{ line, column, operation, target, rule, lock, rewrite, scan, risk, alternative?, guarded }],
  *               findings: [{ rule, description, line, column, target, approved, approval? }] }],
- *     checks?: [{ check, ok, message, file?, fix? }] }
+ *     checks?: [{ check, ok, message, file?, fix? }],
+ *     ok?: boolean }   (check only: every check passed, i.e. exit 0; `verdict` is lint's alone)
  */
 import pc from "picocolors";
 import { GuardError } from "../errors.js";
@@ -93,7 +94,7 @@ export function formatJson(result: LintResult, checks?: CheckItem[]): string {
       verdict: result.verdict,
       blockedRules: result.blockedRules,
       files: result.files.map((f) => ({ file: f.file, nonTransactional: f.nonTransactional, statements: f.statements, findings: f.findings })),
-      ...(checks ? { checks } : {}),
+      ...(checks ? { checks, ok: checks.every((c) => c.ok) } : {}),
     },
     null,
     2,
