@@ -128,7 +128,7 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
   rewriting.catch(() => undefined); // awaited below, or not needed when drizzle-kit made nothing
   const { code, stderr } = await running;
   if (!existsSync(join(config.out, "meta", "_journal.json"))) {
-    if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: code === 0 ? 2 : code });
+    if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: 2 });
     const failure = silentFailure(stderr);
     if (failure) throw failure;
     return { newTags: [], drizzleKitExit: code };

@@ -2,11 +2,12 @@
  * `drizzle-guard generate` when drizzle-kit fails but exits 0: its rename prompt without a terminal
  * (CI, a pipe) prints an error and exits 0 without writing a migration.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { drizzleKitError, passedFlag, waitBeforeGenerate } from "../src/generate.js";
-import { makeProject, run, tree, useSchema } from "./helpers/project.js";
+import { makeProject, ROOT, run, tree, useSchema } from "./helpers/project.js";
 
 describe("generate when drizzle-kit fails with exit 0", () => {
   it("a rename prompt without a terminal is exit 2 with drizzle-kit's error and a hint, not 'no schema changes'", () => {
@@ -108,5 +109,15 @@ describe("generate with drizzle-kit's options as flags (no config file)", () => 
     expect(passedFlag(["--out=a", "--out", "b"], "out")).toBe("b");
     expect(passedFlag(["--prefix=timestamp"], "prefix")).toBe("timestamp");
     expect(passedFlag(["--outx", "a", "--out"], "out")).toBeUndefined();
+  });
+});
+
+describe("generate when drizzle-kit fails with an exit code", () => {
+  it("is exit 2 (an input error), not drizzle-kit's 1, which means BLOCKED findings", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dg-noconfig-"));
+    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+    const r = run(dir, ["generate"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("error: drizzle-kit generate failed (exit 1)\n");
   });
 });
