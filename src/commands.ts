@@ -110,10 +110,12 @@ export async function runRewrite(o: { config?: string; out?: string; dryRun: boo
   if (o.dryRun) {
     await printDiff(plan, print);
     summarize(plan, print, "would rewrite", out);
+    if (plan.handEdited.length) print(`would record the hand edits of ${plan.handEdited.map((f) => shownPath(out, f)).join(", ")} in meta/_drizzle_guard.json`);
     print(plan.unchanged ? "nothing to change" : "dry run: nothing written");
     return 0;
   }
   summarize(plan, print, "rewrote", out);
+  if (plan.handEdited.length) print(`recorded the hand edits of ${plan.handEdited.map((f) => shownPath(out, f)).join(", ")} in meta/_drizzle_guard.json`);
   await verdict(plan, config.guard.approve, print, config.guard.rules, out);
   if (plan.unchanged) print("already rewritten: nothing changed");
   return 0;

@@ -59,6 +59,8 @@ export interface RewritePlan {
   diffs: FileDiff[];
   /** True when applying the plan would change nothing on disk. */
   unchanged: boolean;
+  /** Migration files changed by hand since the sum file recorded them; the plan records them again. */
+  handEdited: string[];
 }
 
 interface NewEntry {
@@ -299,6 +301,9 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
 
   // 3. Sum file, then the journal.
   const oldSum = new Map((folder.sum?.entries ?? []).map((s) => [s.tag, s]));
+  const handEdited = entries
+    .filter((e) => e.part === 0 && oldSum.has(e.source.tag) && oldSum.get(e.source.tag)!.sha256 !== sha256(e.input))
+    .map((e) => `${e.source.tag}.sql`);
   const sum: SumFile = {
     version: 1,
     entries: entries.map<SumEntry>((e) => {
@@ -329,7 +334,7 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
   // 4. Files the journal no longer names.
   for (const e of folder.journal.entries) if (!tagSet.has(e.tag)) ops.push({ op: "delete", path: `${e.tag}.sql` });
 
-  return { folder, entries: reports, change: { files, ops }, diffs, unchanged: ops.length === 0 };
+  return { folder, entries: reports, change: { files, ops }, diffs, unchanged: ops.length === 0, handEdited };
 }
 
 export function applyPlan(plan: RewritePlan): void {

@@ -162,6 +162,19 @@ describe("drizzle-guard check", () => {
     expect(r.stdout).toMatch(/fork: \d{14}_snapshot\.json and 20990101000001_snapshot\.json both follow snapshot/);
   });
 
+  it("rewrite records an intended hand edit and says so (dry run: that it would)", () => {
+    const { dir, out } = project();
+    const file = readdirSync(out).filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql")).sort()[2];
+    writeFileSync(join(out, file), readFileSync(join(out, file), "utf8") + "\n-- reviewed by hand");
+    const dry = run(dir, ["rewrite", "--dry-run"]);
+    expect(dry.stdout).toContain(`\nwould record the hand edits of drizzle/${file} in meta/_drizzle_guard.json\ndry run: nothing written\n`);
+    expect(run(dir, ["check"]).status).toBe(1);
+    const r = run(dir, ["rewrite"]);
+    expect(r.stdout).toContain(`\nrecorded the hand edits of drizzle/${file} in meta/_drizzle_guard.json\n`);
+    expect(run(dir, ["check"]).status).toBe(0);
+    expect(run(dir, ["rewrite"]).stdout).not.toContain("hand edits");
+  });
+
   it("a malformed journal is an input error: exit 2", () => {
     const { dir, out } = project();
     writeFileSync(join(out, "meta", "_journal.json"), "{ not json");
