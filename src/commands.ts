@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { pickFormat } from "./lint/format.js";
 import pc from "picocolors";
-import { loadConfig, type ResolvedConfig } from "./config.js";
+import { checkDuration, loadConfig, type ResolvedConfig } from "./config.js";
 import { GuardError, isGuardError } from "./errors.js";
 import type { RewritePlan } from "./rewrite.js";
 import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
@@ -191,6 +191,14 @@ function retryFlags(o: any): { retries: number; lockWaitMs: number } {
   return { retries: count(o.retries, "--retries", 5), lockWaitMs: count(o.lockWait, "--lock-wait", 600) * 1000 };
 }
 
+/** --lock-timeout and --statement-timeout (checked before anything connects), else the config's. */
+function timeoutFlags(o: any, config: ResolvedConfig): { lockTimeout: string; statementTimeout: string } {
+  return {
+    lockTimeout: o.lockTimeout === undefined ? config.guard.lockTimeout : checkDuration(o.lockTimeout, "--lock-timeout"),
+    statementTimeout: o.statementTimeout === undefined ? config.guard.statementTimeout : checkDuration(o.statementTimeout, "--statement-timeout"),
+  };
+}
+
 /** --phase: only `expand` exists; any other value is refused rather than applying every phase. */
 function phaseFlag(o: any): "expand" | undefined {
   if (o.phase === undefined) return undefined;
@@ -202,6 +210,7 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
   retryFlags(o);
   phaseFlag(o);
   const config = await loadConfig({ config: o.config });
+  const timeouts = timeoutFlags(o, config);
   const out = outDir(config, o.out);
   if (isFanOut(o)) return o.dryRun ? tenantsStatusCommand(config, out, o, print) : fanOutCommand(config, out, o, print);
   const { driver, label, secrets } = await openDriver(config, o);
@@ -211,8 +220,7 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
     const r = await onFolder(out, () => migrate({
       ...runnerConfig(config, out),
       driver,
-      lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
-      statementTimeout: o.statementTimeout ?? config.guard.statementTimeout,
+      ...timeouts,
       ...retryFlags(o),
       dryRun: !!o.dryRun,
       allowOutOfOrder: !!o.allowOutOfOrder,
@@ -246,6 +254,7 @@ export async function runRollback(o: any, print: Print): Promise<number> {
   const steps = o.steps === undefined ? undefined : count(o.steps, "--steps", 1);
   if (steps === 0) throw new GuardError("--steps must be a whole number of at least 1, got \"0\"");
   retryFlags(o);
+  const timeouts = timeoutFlags(o, config);
   const { driver, label, secrets } = await openDriver(config, o, { existing: true });
   const { rollback } = await import("./runner/rollback.js");
   try {
@@ -255,7 +264,7 @@ export async function runRollback(o: any, print: Print): Promise<number> {
       steps,
       to: o.to === undefined ? undefined : String(o.to),
       force: !!o.force,
-      lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
+      lockTimeout: timeouts.lockTimeout,
       ...retryFlags(o),
       secrets,
       log: print,
@@ -399,8 +408,7 @@ async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print:
         canary,
         continueOnError: !!o.continueOnError,
         searchPath: searchPathOf(o),
-        lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
-        statementTimeout: o.statementTimeout ?? config.guard.statementTimeout,
+        ...timeoutFlags(o, config),
         ...retryFlags(o),
         allowOutOfOrder: !!o.allowOutOfOrder,
         phase: phaseFlag(o),

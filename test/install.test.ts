@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { checkDuration } from "../src/config.js";
 import { GuardError } from "../src/errors.js";
 import { importDriver, redactUrl, sslOption } from "../src/runner/driver.js";
 import { PG_URL } from "./helpers/pg.js";
@@ -60,7 +61,7 @@ describe("passwords in connection strings", () => {
 });
 
 describe("flags with a bad value are refused before anything runs", () => {
-  it("--phase other than expand (it used to apply every phase), and non-numeric --retries / --lock-wait / --steps", () => {
+  it("--phase other than expand (it used to apply every phase), non-numeric --retries / --lock-wait / --steps, timeouts that are no duration (an internal error from the database)", () => {
     const dir = makeProject();
     const cases: Array<[string[], string]> = [
       [["migrate", "--pglite", "memory://", "--phase", "backfill"], '--phase must be expand (stop before the first contract-phase file), got "backfill"'],
@@ -68,6 +69,9 @@ describe("flags with a bad value are refused before anything runs", () => {
       [["migrate", "--pglite", "memory://", "--lock-wait", "soon"], '--lock-wait must be a whole number, got "soon"'],
       [["rollback", "--pglite", "memory://", "--yes", "--steps", "abc"], '--steps must be a whole number, got "abc"'],
       [["rollback", "--pglite", "memory://", "--yes", "--steps", "0"], '--steps must be a whole number of at least 1, got "0"'],
+      [["migrate", "--pglite", "memory://", "--lock-timeout", "abc"], '--lock-timeout must be a duration such as 5s, 500ms or 15min, got "abc"'],
+      [["migrate", "--pglite", "memory://", "--statement-timeout", "1'; drop"], `--statement-timeout must be a duration such as 5s, 500ms or 15min, got "1'; drop"`],
+      [["rollback", "--pglite", "memory://", "--yes", "--lock-timeout", "5 parsecs"], '--lock-timeout must be a duration such as 5s, 500ms or 15min, got "5 parsecs"'],
     ];
     for (const [args, message] of cases) {
       const r = run(dir, args);
@@ -196,5 +200,21 @@ describe("stdout closed early (| head)", () => {
       env: { ...process.env, NO_COLOR: "1", DRIZZLE_GUARD_THREADS: "1" },
     });
     expect({ exit: r.stdout, stderr: readFileSync(join(dir, "err.txt"), "utf8") }).toEqual({ exit: "0\n", stderr: "" });
+  });
+});
+
+describe("timeouts in drizzle-guard.config", () => {
+  it("a lockTimeout that is no duration is refused when the config is read, before it is written into SET statements", () => {
+    const dir = makeProject();
+    writeFileSync(join(dir, "drizzle-guard.config.json"), JSON.stringify({ lockTimeout: "5 seconds" }));
+    rmSync(join(dir, "drizzle-guard.config.ts"));
+    useSchema(dir, "v1");
+    const r = run(dir, ["generate"]);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({
+      status: 2,
+      stderr: `error: ${join(dir, "drizzle-guard.config.json")}: lockTimeout must be a duration such as 5s, 500ms or 15min, got "5 seconds"\n`,
+    });
+    expect(existsSync(join(dir, "drizzle"))).toBe(false);
+    for (const ok of ["5s", "500ms", "1.5min", "2000", "1 h"]) expect(checkDuration(ok, "x")).toBe(ok);
   });
 });
