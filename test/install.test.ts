@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { checkDuration } from "../src/config.js";
 import { GuardError } from "../src/errors.js";
 import { importDriver, redactUrl, sslOption } from "../src/runner/driver.js";
-import { PG_URL } from "./helpers/pg.js";
+import { adminQuery, createTestDb, PG_URL } from "./helpers/pg.js";
 import { BIN, makeProject, ROOT, run, useSchema } from "./helpers/project.js";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
@@ -216,5 +216,40 @@ describe("timeouts in drizzle-guard.config", () => {
     });
     expect(existsSync(join(dir, "drizzle"))).toBe(false);
     for (const ok of ["5s", "500ms", "1.5min", "2000", "1 h"]) expect(checkDuration(ok, "x")).toBe(ok);
+  });
+});
+
+describe("a role that only runs migrations", () => {
+  it.skipIf(!PG_URL)("PostgreSQL 15: migrate uses the bookkeeping table the owner created (CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists); without it, a user error", async () => {
+    const db = await createTestDb("ux_role");
+    const role = `${db.name}_app`;
+    await adminQuery(`CREATE ROLE "${role}" LOGIN`);
+    try {
+      await db.query(`REVOKE CREATE ON DATABASE "${db.name}" FROM PUBLIC`);
+      await db.query(`GRANT CREATE, USAGE ON SCHEMA public TO "${role}"`);
+      const dir = makeProject();
+      useSchema(dir, "v1");
+      expect(run(dir, ["generate"]).status).toBe(0);
+      const u = new URL(db.url);
+      u.username = role;
+      const refused = run(dir, ["migrate", "--url", u.toString()]);
+      expect({ status: refused.status, stderr: refused.stderr }).toEqual({
+        status: 2,
+        stderr:
+          `error: cannot create the bookkeeping table "drizzle"."__drizzle_migrations": permission denied for database ${db.name}\n` +
+          "  hint: run migrate as a role that may create it, or have the database owner create the schema and table once\n",
+      });
+      await db.query(`CREATE SCHEMA drizzle`);
+      await db.query(`CREATE TABLE drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`);
+      await db.query(`GRANT USAGE ON SCHEMA drizzle TO "${role}"`);
+      await db.query(`GRANT SELECT, INSERT, DELETE ON drizzle.__drizzle_migrations TO "${role}"`);
+      await db.query(`GRANT USAGE ON SEQUENCE drizzle.__drizzle_migrations_id_seq TO "${role}"`);
+      const r = run(dir, ["migrate", "--url", u.toString()]);
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(await db.query(`select count(*)::int as n from drizzle.__drizzle_migrations`)).toEqual([{ n: 1 }]);
+    } finally {
+      await db.drop();
+      await adminQuery(`DROP ROLE IF EXISTS "${role}"`);
+    }
   });
 });
