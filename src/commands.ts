@@ -126,6 +126,15 @@ interface ConnectOptions {
   pglite?: string;
 }
 
+/** postgres:// or postgresql://, as node-postgres reads them (anything else it misreads as a host name). */
+function isPostgresUrl(url: string): boolean {
+  try {
+    return /^postgres(ql)?:$/i.test(new URL(url).protocol);
+  } catch {
+    return false;
+  }
+}
+
 /** Where the database is: a PGlite folder (undefined = in memory) or a connection string. */
 type Database = { pglite: string | undefined } | { url: string; ssl?: unknown };
 
@@ -137,8 +146,13 @@ function databaseOf(config: ResolvedConfig, o: ConnectOptions): Database {
     return { pglite: dir ? resolve(config.cwd, dir) : undefined };
   }
   if (!url && config.dbCredentials) return { url: credentialsToUrl(config.dbCredentials), ssl: config.dbCredentials.ssl };
+  const from = url ? "--url" : "DATABASE_URL";
   url ??= process.env.DATABASE_URL;
   if (!url) throw new GuardError("no database: pass --url, --pglite, set dbCredentials in the drizzle config, or DATABASE_URL");
+  if (!isPostgresUrl(url)) {
+    // Not echoed: a password in another scheme's URL would not be recognised and hidden.
+    throw new GuardError(`${from} is not a postgres:// connection string`, { hint: "postgres://user@host:port/database (or --pglite DIR)" });
+  }
   return { url };
 }
 

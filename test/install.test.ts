@@ -253,3 +253,21 @@ describe("a role that only runs migrations", () => {
     }
   });
 });
+
+describe("a connection string that is not postgres://", () => {
+  it("is a user error naming where it came from, without echoing it (node-postgres read it as a host name)", () => {
+    const dir = makeProject();
+    rmSync(join(dir, "drizzle.config.ts"));
+    mkdirSync(join(dir, "drizzle"));
+    for (const [args, env, from] of [
+      [["status", "--url", "notaurl"], {}, "--url"],
+      [["migrate"], { DATABASE_URL: "mysql://app:hunter22@db/x" }, "DATABASE_URL"],
+    ] as const) {
+      const r = run(dir, [...args], env);
+      expect({ status: r.status, stderr: r.stderr }).toEqual({
+        status: 2,
+        stderr: `error: ${from} is not a postgres:// connection string\n  hint: postgres://user@host:port/database (or --pglite DIR)\n`,
+      });
+    }
+  });
+});
