@@ -69,6 +69,14 @@ export function summarize(plan: RewritePlan, print: Print, verb = "rewrote", out
   }
 }
 
+/** Which hand-edited migrations the sum file records again, and the down files kept beside them that may no longer undo them. */
+function printHandEdits(plan: RewritePlan, out: string, print: Print, verb: string): void {
+  if (plan.handEdited.length) print(`${verb} the hand edits of ${plan.handEdited.map((f) => shownPath(out, f)).join(", ")} in meta/_drizzle_guard.json`);
+  for (const f of plan.staleDowns) {
+    print(pc.yellow(`  note ${shownPath(out, f)} is kept, but its migration was edited by hand: check that it still undoes it (delete it and run rewrite to derive it again)`));
+  }
+}
+
 export async function printDiff(plan: RewritePlan, print: Print): Promise<void> {
   const { createTwoFilesPatch } = await import("diff");
   for (const d of plan.diffs) {
@@ -110,12 +118,12 @@ export async function runRewrite(o: { config?: string; out?: string; dryRun: boo
   if (o.dryRun) {
     await printDiff(plan, print);
     summarize(plan, print, "would rewrite", out);
-    if (plan.handEdited.length) print(`would record the hand edits of ${plan.handEdited.map((f) => shownPath(out, f)).join(", ")} in meta/_drizzle_guard.json`);
+    printHandEdits(plan, out, print, "would record");
     print(plan.unchanged ? "nothing to change" : "dry run: nothing written");
     return 0;
   }
   summarize(plan, print, "rewrote", out);
-  if (plan.handEdited.length) print(`recorded the hand edits of ${plan.handEdited.map((f) => shownPath(out, f)).join(", ")} in meta/_drizzle_guard.json`);
+  printHandEdits(plan, out, print, "recorded");
   await verdict(plan, config.guard.approve, print, config.guard.rules, out);
   if (plan.unchanged) print("already rewritten: nothing changed");
   return 0;

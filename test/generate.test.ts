@@ -121,3 +121,25 @@ describe("generate when drizzle-kit fails with an exit code", () => {
     expect(r.stderr).toContain("error: drizzle-kit generate failed (exit 1)\n");
   });
 });
+
+describe("a hand-edited migration and its down file", () => {
+  it("rewrite keeps the down file but says it may no longer undo the migration; deleting it derives it again", () => {
+    const dir = makeProject();
+    useSchema(dir, "v1");
+    expect(run(dir, ["generate", "--name", "v1"]).status).toBe(0);
+    expect(run(dir, ["generate", "--custom", "--name", "bio"]).status).toBe(0);
+    const out = join(dir, "drizzle");
+    const tag = JSON.parse(readFileSync(join(out, "meta", "_journal.json"), "utf8")).entries.at(-1).tag;
+    const empty = readFileSync(join(out, `${tag}.down.sql`), "utf8");
+    writeFileSync(join(out, `${tag}.sql`), 'ALTER TABLE "users" ADD COLUMN IF NOT EXISTS "bio" text;');
+    const r = run(dir, ["rewrite"]);
+    expect(r.stdout).toContain(
+      `recorded the hand edits of drizzle/${tag}.sql in meta/_drizzle_guard.json\n` +
+        `  note drizzle/${tag}.down.sql is kept, but its migration was edited by hand: check that it still undoes it (delete it and run rewrite to derive it again)\n`,
+    );
+    expect(readFileSync(join(out, `${tag}.down.sql`), "utf8")).toBe(empty);
+    rmSync(join(out, `${tag}.down.sql`));
+    expect(run(dir, ["rewrite"]).stdout).not.toContain("note");
+    expect(readFileSync(join(out, `${tag}.down.sql`), "utf8")).toContain('ALTER TABLE "users" DROP COLUMN IF EXISTS "bio";');
+  });
+});
