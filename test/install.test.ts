@@ -16,6 +16,11 @@ import { BIN, makeProject, ROOT, run, useSchema } from "./helpers/project.js";
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
 
 describe("package.json", () => {
+  it("--version is the package's version", () => {
+    expect(run(ROOT, ["--version"]).stdout).toMatch(new RegExp(`^drizzle-guard/${pkg.version.replace(/\./g, "\\.")} `));
+  });
+
+
   it("declares the drivers and drizzle-kit, which the project installs, as optional peer dependencies", () => {
     expect(Object.keys(pkg.peerDependencies).sort()).toEqual(["@electric-sql/pglite", "drizzle-kit", "pg"]);
     for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[name]).toEqual({ optional: true });
