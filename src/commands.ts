@@ -153,7 +153,17 @@ function databaseOf(config: ResolvedConfig, o: ConnectOptions): Database {
     const dir = config.dbCredentials?.url;
     return { pglite: dir ? resolve(config.cwd, dir) : undefined };
   }
-  if (!url && config.dbCredentials) return { url: credentialsToUrl(config.dbCredentials), ssl: config.dbCredentials.ssl };
+  if (!url && config.dbCredentials) {
+    // `url: process.env.X` with X unset: refuse, rather than connect to localhost:5432/postgres.
+    const c = config.dbCredentials;
+    if (!c.url && ("url" in c || !c.host)) {
+      throw new GuardError(`dbCredentials in the drizzle config has ${"url" in c ? "an empty url (is its environment variable set?)" : "neither url nor host"}`, {
+        file: config.configPath,
+        hint: "set it, or pass --url / --pglite",
+      });
+    }
+    return { url: credentialsToUrl(c), ssl: c.ssl };
+  }
   const from = url ? "--url" : "DATABASE_URL";
   url ??= process.env.DATABASE_URL;
   if (!url) throw new GuardError("no database: pass --url, --pglite, set dbCredentials in the drizzle config, or DATABASE_URL");

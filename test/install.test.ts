@@ -276,3 +276,22 @@ describe("a connection string that is not postgres://", () => {
     }
   });
 });
+
+describe("dbCredentials whose url is not set", () => {
+  it("`url: process.env.X` with X unset is refused (it connected to localhost:5432/postgres, whatever database that is)", () => {
+    const dir = makeProject();
+    writeFileSync(
+      join(dir, "drizzle.config.ts"),
+      'export default { dialect: "postgresql", schema: "./schema.ts", out: "./drizzle", dbCredentials: { url: process.env.DG_TEST_UNSET_URL! } };\n',
+    );
+    mkdirSync(join(dir, "drizzle"));
+    for (const args of [["status"], ["migrate"], ["rollback", "--yes"]]) {
+      const r = run(dir, args, { DATABASE_URL: "postgres://other@127.0.0.1:1/other" });
+      expect({ args, status: r.status, stderr: r.stderr }).toEqual({
+        args,
+        status: 2,
+        stderr: `error: ${join(dir, "drizzle.config.ts")}: dbCredentials in the drizzle config has an empty url (is its environment variable set?)\n  hint: set it, or pass --url / --pglite\n`,
+      });
+    }
+  });
+});
