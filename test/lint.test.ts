@@ -29,6 +29,11 @@ function project(opts: { rewrite?: boolean; approvals?: boolean } = {}): { dir: 
 const rulesOf = (sql: string) => lintText(sql, "x.sql").statements.map((s) => `${s.rule}:${s.lock}:${s.risk}`);
 
 describe("lint rules", () => {
+  it("a SELECT (a backfill's DO block reads, setval) is a select, not a setting", () => {
+    expect(rulesOf("SELECT setval('\"orders_id_seq\"', 5);")).toEqual(["select:ACCESS SHARE:low"]);
+  });
+
+
   it("classifies real drizzle-kit statements: lock level, rewrite/scan, risk", () => {
     const r = lintText(readFileSync(join(CORPUS, "0001_billing.sql"), "utf8"), "0001_billing.sql");
     expect(r.statements.map((s) => `${s.line} ${s.rule} ${s.lock} ${s.rewrite ? "rewrite" : s.scan ? "scan" : "-"} ${s.risk}`)).toEqual([
