@@ -65,7 +65,10 @@ function touchedNames(s: Statement): string[] {
     case "IndexStmt":
       return n.idxname ? [n.idxname] : [];
     case "DropStmt":
-      return (n.objects ?? []).map((o: any) => (o.List ? nameList(o.List.items).at(-1) : o.String?.sval) ?? "").filter(Boolean);
+      // Tables, indexes, views: a List of names; schemas: a String; types and domains: a TypeName.
+      return (n.objects ?? [])
+        .map((o: any) => (o.List ? nameList(o.List.items).at(-1) : o.TypeName ? nameList(o.TypeName.names).at(-1) : o.String?.sval) ?? "")
+        .filter(Boolean);
     case "AlterTableStmt":
       return (n.cmds ?? [])
         .map((c: any) => c.AlterTableCmd)
