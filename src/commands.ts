@@ -300,6 +300,7 @@ export async function runRollback(o: any, print: Print): Promise<number> {
       ...retryFlags(o),
       secrets,
       log: print,
+      shownPath: (f) => shownPath(out, f),
     };
     if (o.dryRun || !o.yes) {
       print(`rollback plan for ${label}`);
