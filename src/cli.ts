@@ -7,8 +7,11 @@ import { redactUrl } from "./runner/driver.js";
 
 const VERSION = "0.1.0";
 
+/** Set once the reader of stdout went away (`drizzle-guard lint drizzle | head`): nothing more is written. */
+let stdoutClosed = false;
+
 function print(line = ""): void {
-  process.stdout.write(line + "\n");
+  if (!stdoutClosed) process.stdout.write(line + "\n");
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
@@ -17,6 +20,12 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   // (CPU taken from the parse, and the exit waits for those threads) but is usually over before it
   // gains from: measured in bench/README.md. Set before the first command module loads the parser.
   setFlagsFromString("--liftoff-only");
+  // A reader that stops early closes the pipe: stop writing instead of crashing with EPIPE, and let
+  // the command finish (a migration half-way is not abandoned) with its own exit code.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") throw e;
+    stdoutClosed = true;
+  });
   const cli = cac("drizzle-guard");
 
   cli
@@ -73,6 +82,22 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     });
 
   cli
+    .command("status", "applied / pending / edited / out-of-order / blocked per migration")
+    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
+    .option("--out <dir>", "migrations folder (default: out from the config)")
+    .option("--url <url>", "PostgreSQL connection string (default: config dbCredentials or DATABASE_URL)")
+    .option("--pglite <dir>", "a PGlite database folder")
+    .option("--tenants <file>", "every database listed (one connection string per line, or JSON [{name, url}])")
+    .option("--tenants-query <sql>", "every database a query on --url returns (url, name)")
+    .option("--schemas <pattern>", "every tenant schema in --url: a LIKE pattern or a comma list")
+    .option("--search-path <schemas>", "with --schemas: schemas searched after the tenant's own")
+    .option("--concurrency <n>", "tenants read at once (default 4)")
+    .action(async (o) => {
+      const { runStatus } = await import("./commands.js");
+      process.exitCode = await runStatus(o, print);
+    });
+
+  cli
     .command("rollback", "apply down files newest first and remove their bookkeeping rows (destructive: --yes or a confirmation)")
     .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
     .option("--out <dir>", "migrations folder (default: out from the config)")
@@ -89,22 +114,6 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .action(async (o) => {
       const { runRollback } = await import("./commands.js");
       process.exitCode = await runRollback(o, print);
-    });
-
-  cli
-    .command("status", "applied / pending / edited / out-of-order per migration")
-    .option("--config <path>", "drizzle config file (default: drizzle.config.ts)")
-    .option("--out <dir>", "migrations folder (default: out from the config)")
-    .option("--url <url>", "PostgreSQL connection string")
-    .option("--pglite <dir>", "a PGlite database folder")
-    .option("--tenants <file>", "every database listed (one connection string per line, or JSON [{name, url}])")
-    .option("--tenants-query <sql>", "every database a query on --url returns (url, name)")
-    .option("--schemas <pattern>", "every tenant schema in --url: a LIKE pattern or a comma list")
-    .option("--search-path <schemas>", "with --schemas: schemas searched after the tenant's own")
-    .option("--concurrency <n>", "tenants read at once (default 4)")
-    .action(async (o) => {
-      const { runStatus } = await import("./commands.js");
-      process.exitCode = await runStatus(o, print);
     });
 
   cli

@@ -3,11 +3,12 @@
  * The modules a command needs are imported inside it (the parser's WebAssembly, the transforms, the
  * runner, diff), so each command loads only its own: start-up is measured in bench/.
  */
+import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { pickFormat } from "./lint/format.js";
 import pc from "picocolors";
-import { loadConfig, type ResolvedConfig } from "./config.js";
-import { GuardError } from "./errors.js";
+import { checkDuration, loadConfig, type ResolvedConfig } from "./config.js";
+import { GuardError, isGuardError } from "./errors.js";
 import type { RewritePlan } from "./rewrite.js";
 import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
 import type { EntryStatus } from "./runner/migrate.js";
@@ -18,7 +19,25 @@ import type { Tenant, TenantResult } from "./runner/tenants.js";
 
 type Print = (line?: string) => void;
 
-export async function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}): Promise<void> {
+/**
+ * A file of the migrations folder (named relative to it, or absolute) as the user's shell and editor
+ * find it: relative to the working directory, e.g. `drizzle/20261121093000_x.sql`.
+ */
+export function shownPath(out: string, file: string): string {
+  return relative(process.cwd(), resolve(out, file)) || file;
+}
+
+/** Runs a command's work on the folder `out`; a user error it throws names its file from the working directory. */
+async function onFolder<T>(out: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    if (isGuardError(e) && e.file) e.file = shownPath(out, e.file);
+    throw e;
+  }
+}
+
+export async function verdict(plan: RewritePlan, approvals: ConfigApproval[], print: Print, levels: RuleLevels = {}, out = ""): Promise<void> {
   const { parseSql } = await import("./sql/parse.js");
   const blocked = new Set<string>();
   for (const e of plan.entries) {
@@ -28,14 +47,14 @@ export async function verdict(plan: RewritePlan, approvals: ConfigApproval[], pr
       for (const f of findForbidden(parseSql(d.after.text, d.after.path), approvals, levels)) {
         if (f.approved) continue;
         blocked.add(f.rule);
-        print(pc.red(`  blocked ${d.after.path}:${f.line}:${f.column}: ${f.rule} (${f.target}): approve with ${approveDirective(f.rule)}`));
+        print(pc.red(`  blocked ${shownPath(out, d.after.path)}:${f.line}:${f.column}: ${f.rule} (${f.target}): approve with ${approveDirective(f.rule)}`));
       }
     }
   }
   print(blocked.size ? pc.red(`VERDICT: BLOCKED (${[...blocked].sort().join(", ")})`) : pc.green("VERDICT: PASS"));
 }
 
-export function summarize(plan: RewritePlan, print: Print, verb = "rewrote"): void {
+export function summarize(plan: RewritePlan, print: Print, verb = "rewrote", out = ""): void {
   const changed = plan.entries.filter((e) => e.changedStatements > 0 || e.split || e.tags[0] !== e.oldTag);
   const statements = plan.entries.reduce((n, e) => n + e.statements, 0);
   const edited = plan.entries.reduce((n, e) => n + e.changedStatements, 0);
@@ -46,7 +65,15 @@ export function summarize(plan: RewritePlan, print: Print, verb = "rewrote"): vo
   for (const e of plan.entries) {
     const arrow = e.tags.length === 1 && e.tags[0] === e.oldTag ? e.oldTag : `${e.oldTag} -> ${e.tags.join(", ")}`;
     print(`  ${arrow}  (${e.changedStatements}/${e.statements} statements changed)`);
-    for (const n of e.notes) print(pc.yellow(`    note ${n.file}:${n.line}:${n.column}: ${n.message} [${n.transform}]`));
+    for (const n of e.notes) print(pc.yellow(`    note ${shownPath(out, n.file)}:${n.line}:${n.column}: ${n.message} [${n.transform}]`));
+  }
+}
+
+/** Which hand-edited migrations the sum file records again, and the down files kept beside them that may no longer undo them. */
+function printHandEdits(plan: RewritePlan, out: string, print: Print, verb: string): void {
+  if (plan.handEdited.length) print(`${verb} the hand edits of ${plan.handEdited.map((f) => shownPath(out, f)).join(", ")} in meta/_drizzle_guard.json`);
+  for (const f of plan.staleDowns) {
+    print(pc.yellow(`  note ${shownPath(out, f)} is kept, but its migration was edited by hand: check that it still undoes it (delete it and run rewrite to derive it again)`));
   }
 }
 
@@ -76,15 +103,15 @@ function printPatch(patch: string, print: Print): void {
 }
 
 export async function runGenerate(o: { config?: string; passthrough: string[] }, print: Print): Promise<number> {
-  const config = await loadConfig({ config: o.config });
-  const { generate } = await import("./generate.js");
-  const r = await generate(config, o.passthrough);
+  const { generate, withPassedFlags } = await import("./generate.js");
+  const config = withPassedFlags(await loadConfig({ config: o.config }), o.passthrough);
+  const r = await onFolder(config.out, () => generate(config, o.passthrough));
   if (!r.plan) {
     print(r.drizzleKitExit === 0 ? "no schema changes: nothing generated" : `drizzle-kit generate exited ${r.drizzleKitExit}`);
     return r.drizzleKitExit === 0 ? 0 : 2;
   }
-  summarize(r.plan, print);
-  await verdict(r.plan, config.guard.approve, print, config.guard.rules);
+  summarize(r.plan, print, "rewrote", config.out);
+  await verdict(r.plan, config.guard.approve, print, config.guard.rules, config.out);
   return 0;
 }
 
@@ -92,15 +119,17 @@ export async function runRewrite(o: { config?: string; out?: string; dryRun: boo
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
   const { rewriteFolder } = await import("./rewrite.js");
-  const plan = rewriteFolder(out, { dryRun: o.dryRun, naming: config.guard.naming });
+  const plan = await onFolder(out, async () => rewriteFolder(out, { dryRun: o.dryRun, naming: config.guard.naming }));
   if (o.dryRun) {
     await printDiff(plan, print);
-    summarize(plan, print, "would rewrite");
+    summarize(plan, print, "would rewrite", out);
+    printHandEdits(plan, out, print, "would record");
     print(plan.unchanged ? "nothing to change" : "dry run: nothing written");
     return 0;
   }
-  summarize(plan, print);
-  await verdict(plan, config.guard.approve, print, config.guard.rules);
+  summarize(plan, print, "rewrote", out);
+  printHandEdits(plan, out, print, "recorded");
+  await verdict(plan, config.guard.approve, print, config.guard.rules, out);
   if (plan.unchanged) print("already rewritten: nothing changed");
   return 0;
 }
@@ -110,8 +139,17 @@ interface ConnectOptions {
   pglite?: string;
 }
 
+/** postgres:// or postgresql://, as node-postgres reads them (anything else it misreads as a host name). */
+function isPostgresUrl(url: string): boolean {
+  try {
+    return /^postgres(ql)?:$/i.test(new URL(url).protocol);
+  } catch {
+    return false;
+  }
+}
+
 /** Where the database is: a PGlite folder (undefined = in memory) or a connection string. */
-type Database = { pglite: string | undefined } | { url: string };
+type Database = { pglite: string | undefined } | { url: string; ssl?: unknown };
 
 function databaseOf(config: ResolvedConfig, o: ConnectOptions): Database {
   if (o.pglite) return { pglite: o.pglite === "memory://" ? undefined : resolve(o.pglite) };
@@ -120,22 +158,58 @@ function databaseOf(config: ResolvedConfig, o: ConnectOptions): Database {
     const dir = config.dbCredentials?.url;
     return { pglite: dir ? resolve(config.cwd, dir) : undefined };
   }
-  if (!url && config.dbCredentials) url = credentialsToUrl(config.dbCredentials);
+  if (!url && config.dbCredentials) {
+    // `url: process.env.X` with X unset: refuse, rather than connect to localhost:5432/postgres.
+    const c = config.dbCredentials;
+    if (!c.url && ("url" in c || !c.host)) {
+      throw new GuardError(`dbCredentials in the drizzle config has ${"url" in c ? "an empty url (is its environment variable set?)" : "neither url nor host"}`, {
+        file: config.configPath,
+        hint: "set it, or pass --url / --pglite",
+      });
+    }
+    return { url: credentialsToUrl(c), ssl: c.ssl };
+  }
+  const from = url ? "--url" : "DATABASE_URL";
   url ??= process.env.DATABASE_URL;
   if (!url) throw new GuardError("no database: pass --url, --pglite, set dbCredentials in the drizzle config, or DATABASE_URL");
+  if (!isPostgresUrl(url)) {
+    // Not echoed: a password in another scheme's URL would not be recognised and hidden.
+    throw new GuardError(`${from} is not a postgres:// connection string`, { hint: "postgres://user@host:port/database (or --pglite DIR)" });
+  }
   return { url };
 }
 
-export async function openDriver(config: ResolvedConfig, o: ConnectOptions): Promise<{ driver: Driver; label: string; secrets: string[] }> {
+/**
+ * Connects to the database of the flags or the config. `existing`: a PGlite folder must be there
+ * already (status, rollback: PGlite would create an empty database in a mistyped folder and report
+ * every migration pending); migrate creates it.
+ */
+export async function openDriver(
+  config: ResolvedConfig,
+  o: ConnectOptions,
+  opts: { existing?: boolean } = {},
+): Promise<{ driver: Driver; label: string; secrets: string[] }> {
   const db = databaseOf(config, o);
+  if ("pglite" in db && opts.existing && db.pglite !== undefined && !existsSync(db.pglite)) {
+    throw new GuardError(`no PGlite database at ${relative(process.cwd(), db.pglite) || "."}`, { hint: "check the folder; drizzle-guard migrate --pglite DIR creates one" });
+  }
   if ("pglite" in db) return { driver: await openPglite(db.pglite), label: `pglite ${o.pglite ?? db.pglite ?? "(memory)"}`, secrets: [] };
   const secret = passwordOf(db.url);
-  return { driver: await connectPg(db.url), label: redactUrl(db.url), secrets: secret ? [secret] : [] };
+  return { driver: await connectPg(db.url, { ssl: db.ssl }), label: redactUrl(db.url), secrets: secret ? [secret] : [] };
 }
 
-/** The migrations folder: --out, or `out` from the config. */
+/**
+ * The migrations folder: --out, or `out` from the config. With no config found and no ./drizzle
+ * either, the user is most likely in the wrong folder: say that, not that ./drizzle is missing.
+ */
 function outDir(config: ResolvedConfig, out: string | undefined): string {
-  return out ? resolve(out) : config.out;
+  if (out) return resolve(out);
+  if (!config.configPath && !existsSync(config.out)) {
+    throw new GuardError("no drizzle config here (drizzle.config.ts, .mts, .js, .mjs, .cjs or .json) and no drizzle folder", {
+      hint: "run drizzle-guard from the folder of your drizzle.config.ts, or pass --config PATH (or --out DIR)",
+    });
+  }
+  return config.out;
 }
 
 /** The runner options every database command takes from the config. */
@@ -149,27 +223,48 @@ function runnerConfig(config: ResolvedConfig, out: string) {
   };
 }
 
+/** --retries and --lock-wait, checked before anything connects. */
+function retryFlags(o: any): { retries: number; lockWaitMs: number } {
+  return { retries: count(o.retries, "--retries", 5), lockWaitMs: count(o.lockWait, "--lock-wait", 600) * 1000 };
+}
+
+/** --lock-timeout and --statement-timeout (checked before anything connects), else the config's. */
+function timeoutFlags(o: any, config: ResolvedConfig): { lockTimeout: string; statementTimeout: string } {
+  return {
+    lockTimeout: o.lockTimeout === undefined ? config.guard.lockTimeout : checkDuration(o.lockTimeout, "--lock-timeout"),
+    statementTimeout: o.statementTimeout === undefined ? config.guard.statementTimeout : checkDuration(o.statementTimeout, "--statement-timeout"),
+  };
+}
+
+/** --phase: only `expand` exists; any other value is refused rather than applying every phase. */
+function phaseFlag(o: any): "expand" | undefined {
+  if (o.phase === undefined) return undefined;
+  if (o.phase !== "expand") throw new GuardError(`--phase must be expand (stop before the first contract-phase file), got ${JSON.stringify(String(o.phase))}`);
+  return "expand";
+}
+
 export async function runMigrate(o: any, print: Print): Promise<number> {
+  retryFlags(o);
+  phaseFlag(o);
   const config = await loadConfig({ config: o.config });
+  const timeouts = timeoutFlags(o, config);
   const out = outDir(config, o.out);
   if (isFanOut(o)) return o.dryRun ? tenantsStatusCommand(config, out, o, print) : fanOutCommand(config, out, o, print);
   const { driver, label, secrets } = await openDriver(config, o);
   try {
     print(`${o.dryRun ? "checking" : "migrating"} ${label}`);
     const { migrate } = await import("./runner/migrate.js");
-    const r = await migrate({
+    const r = await onFolder(out, () => migrate({
       ...runnerConfig(config, out),
       driver,
-      lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
-      statementTimeout: o.statementTimeout ?? config.guard.statementTimeout,
-      retries: Number(o.retries ?? 5),
-      lockWaitMs: Number(o.lockWait ?? 600) * 1000,
+      ...timeouts,
+      ...retryFlags(o),
       dryRun: !!o.dryRun,
       allowOutOfOrder: !!o.allowOutOfOrder,
-      phase: o.phase === "expand" ? "expand" : undefined,
+      phase: phaseFlag(o),
       secrets,
       log: print,
-    });
+    }));
     if (o.dryRun) return 0;
     print(r.applied.length ? `applied ${r.applied.length} migration(s)` : "nothing pending");
     return 0;
@@ -193,8 +288,11 @@ async function confirm(question: string): Promise<boolean> {
 export async function runRollback(o: any, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
-  const steps = o.steps === undefined ? undefined : Number(o.steps);
-  const { driver, label, secrets } = await openDriver(config, o);
+  const steps = o.steps === undefined ? undefined : count(o.steps, "--steps", 1);
+  if (steps === 0) throw new GuardError("--steps must be a whole number of at least 1, got \"0\"");
+  retryFlags(o);
+  const timeouts = timeoutFlags(o, config);
+  const { driver, label, secrets } = await openDriver(config, o, { existing: true });
   const { rollback } = await import("./runner/rollback.js");
   try {
     const options: RollbackOptions = {
@@ -203,15 +301,15 @@ export async function runRollback(o: any, print: Print): Promise<number> {
       steps,
       to: o.to === undefined ? undefined : String(o.to),
       force: !!o.force,
-      lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
-      retries: Number(o.retries ?? 5),
-      lockWaitMs: Number(o.lockWait ?? 600) * 1000,
+      lockTimeout: timeouts.lockTimeout,
+      ...retryFlags(o),
       secrets,
       log: print,
+      shownPath: (f) => shownPath(out, f),
     };
     if (o.dryRun || !o.yes) {
       print(`rollback plan for ${label}`);
-      const planned = await rollback({ ...options, dryRun: true });
+      const planned = await onFolder(out, () => rollback({ ...options, dryRun: true }));
       if (!planned.plan.length) {
         print("nothing to roll back");
         return 0;
@@ -225,7 +323,7 @@ export async function runRollback(o: any, print: Print): Promise<number> {
       }
     }
     print(`rolling back on ${label}`);
-    const r = await rollback(options);
+    const r = await onFolder(out, () => rollback(options));
     print(r.rolledBack.length ? `rolled back ${r.rolledBack.length} migration(s)` : "nothing to roll back");
     return 0;
   } finally {
@@ -243,10 +341,10 @@ export async function runStatus(o: any, print: Print): Promise<number> {
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
   if (isFanOut(o)) return tenantsStatusCommand(config, out, o, print);
-  const { driver, label } = await openDriver(config, o);
+  const { driver, label } = await openDriver(config, o, { existing: true });
   try {
     const { migrate } = await import("./runner/migrate.js");
-    const r = await migrate({ ...runnerConfig(config, out), driver, dryRun: true });
+    const r = await onFolder(out, () => migrate({ ...runnerConfig(config, out), driver, dryRun: true }));
     print(`status of ${label}`);
     for (const line of statusTable(r.statuses)) print(line);
     return r.statuses.some((s) => s.state === "edited" || s.state === "out-of-order" || s.state === "blocked") ? 1 : 0;
@@ -305,7 +403,7 @@ async function resolveTenants(
       return { tenants, connect: async () => shared, source: `schemas ${value} in ${label}`, secrets, single: true, close: () => driver.close() };
     }
     await driver.close();
-    return { tenants, connect: () => connectPg(db.url), source: `schemas ${value} in ${label}`, secrets, single: false, close: async () => undefined };
+    return { tenants, connect: () => connectPg(db.url, { ssl: db.ssl }), source: `schemas ${value} in ${label}`, secrets, single: false, close: async () => undefined };
   } catch (e) {
     await driver.close();
     throw e;
@@ -348,12 +446,10 @@ async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print:
         canary,
         continueOnError: !!o.continueOnError,
         searchPath: searchPathOf(o),
-        lockTimeout: o.lockTimeout ?? config.guard.lockTimeout,
-        statementTimeout: o.statementTimeout ?? config.guard.statementTimeout,
-        retries: Number(o.retries ?? 5),
-        lockWaitMs: Number(o.lockWait ?? 600) * 1000,
+        ...timeoutFlags(o, config),
+        ...retryFlags(o),
         allowOutOfOrder: !!o.allowOutOfOrder,
-        phase: o.phase === "expand" ? "expand" : undefined,
+        phase: phaseFlag(o),
         secrets: t.secrets,
         onEvent: progress.onEvent,
       });
@@ -419,7 +515,7 @@ export async function runCheck(o: { config?: string; out?: string; format?: stri
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
   const [{ check }, { emit }] = await Promise.all([import("./lint/check.js"), import("./lint/run.js")]);
-  const r = check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." });
+  const r = await onFolder(out, async () => check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." }));
   emit(format, r.lint, r.checks, print);
   return r.checks.every((c) => c.ok) ? 0 : 1;
 }

@@ -88,6 +88,16 @@ export async function importFile(path: string, opts: { interopDefault: boolean }
   }
 }
 
+/**
+ * A duration as PostgreSQL's lock_timeout / statement_timeout take it (milliseconds, or a number
+ * with us, ms, s, min, h or d). It is written into SET statements, so anything else is refused here
+ * rather than failing in the database or breaking the SQL.
+ */
+export function checkDuration(value: unknown, what: string, file?: string): string {
+  if ((typeof value === "string" || typeof value === "number") && /^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$/.test(String(value))) return String(value);
+  throw new GuardError(`${what} must be a duration such as 5s, 500ms or 15min, got ${JSON.stringify(value)}`, { file });
+}
+
 export async function loadConfig(opts: { config?: string; cwd?: string } = {}): Promise<ResolvedConfig> {
   const cwd = resolve(opts.cwd ?? process.cwd());
   let configPath: string | undefined;
@@ -122,6 +132,8 @@ export async function loadConfig(opts: { config?: string; cwd?: string } = {}): 
       file: guardPath ?? configPath,
     });
   }
+  checkDuration(guard.lockTimeout, "lockTimeout", guardFile);
+  checkDuration(guard.statementTimeout, "statementTimeout", guardFile);
   if (!Number.isInteger(guard.backfillBatchSize) || guard.backfillBatchSize < 1) {
     throw new GuardError(`backfillBatchSize must be a positive integer, not ${JSON.stringify(guard.backfillBatchSize)}`, { file: guardPath ?? configPath });
   }

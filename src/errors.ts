@@ -1,7 +1,8 @@
 /** An expected failure caused by the user's input: printed as one message, exit code 2 by default. */
 export class GuardError extends Error {
   readonly exitCode: number;
-  readonly file?: string;
+  /** Where: inside the migrations folder, relative to it; the command layer shows it from the working directory. */
+  file?: string;
   readonly line?: number;
   readonly column?: number;
   readonly hint?: string;

@@ -65,7 +65,10 @@ function touchedNames(s: Statement): string[] {
     case "IndexStmt":
       return n.idxname ? [n.idxname] : [];
     case "DropStmt":
-      return (n.objects ?? []).map((o: any) => (o.List ? nameList(o.List.items).at(-1) : o.String?.sval) ?? "").filter(Boolean);
+      // Tables, indexes, views: a List of names; schemas: a String; types and domains: a TypeName.
+      return (n.objects ?? [])
+        .map((o: any) => (o.List ? nameList(o.List.items).at(-1) : o.TypeName ? nameList(o.TypeName.names).at(-1) : o.String?.sval) ?? "")
+        .filter(Boolean);
     case "AlterTableStmt":
       return (n.cmds ?? [])
         .map((c: any) => c.AlterTableCmd)
@@ -231,14 +234,11 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
   for (const s of statements) put(phaseOf(s.index), { order: moved.get(s.index)?.order ?? s.index, seq: seq++, statement: s });
   for (const a of added) put(a.phase, { order: a.order ?? Infinity, seq: seq++, text: a.text });
   const phases = PHASES.filter((p) => byPhase.has(p));
-  if (phases.length === 1) {
-    const only = phases[0];
-    return finish(whole(NON_TRANSACTIONAL_PHASES.has(only), only === "concurrent"));
-  }
-  const parts: SqlPart[] = phases.map((phase) => {
+  /** The statements (and added ones) of one phase, in their order, after `head`. */
+  const assemble = (phase: Phase, head: string): SqlPart => {
     const transactional = !NON_TRANSACTIONAL_PHASES.has(phase);
     const items = byPhase.get(phase)!.sort((a, b) => a.order - b.order || a.seq - b.seq);
-    let text = PHASE_HEADER[phase] + (timeouts ? timeoutLines(timeouts, transactional) : "");
+    let text = head;
     items.forEach((item, k) => {
       let chunk: string;
       if (item.statement) {
@@ -258,7 +258,18 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
     });
     const members = items.filter((i) => i.statement).map((i) => i.statement!.index);
     return { text: stripTrailingBreakpoint(text), nonTransactional: !transactional, statements: members, phase };
-  });
+  };
+  // One phase, or none: an empty file (`drizzle-kit generate --custom`) stays one empty migration.
+  // Statements moved within it (an index dropped after its replacement is built) keep their new order.
+  if (phases.length <= 1) {
+    const only = phases[0] ?? "expand";
+    const nonTransactional = NON_TRANSACTIONAL_PHASES.has(only);
+    if (!moved.size) return finish(whole(nonTransactional, only === "concurrent"));
+    const head = (only === "concurrent" ? NON_TX_HEADER : "") + (timeouts ? timeoutLines(timeouts, !nonTransactional) : "");
+    const { phase: _, ...part } = assemble(only, head);
+    return finish([part]);
+  }
+  const parts: SqlPart[] = phases.map((phase) => assemble(phase, PHASE_HEADER[phase] + (timeouts ? timeoutLines(timeouts, !NON_TRANSACTIONAL_PHASES.has(phase)) : "")));
   return finish(parts);
 
   function finish(parts: SqlPart[]): SqlRewrite {

@@ -59,6 +59,10 @@ export interface RewritePlan {
   diffs: FileDiff[];
   /** True when applying the plan would change nothing on disk. */
   unchanged: boolean;
+  /** Migration files changed by hand since the sum file recorded them; the plan records them again. */
+  handEdited: string[];
+  /** Down files kept beside a hand-edited migration that differ from what would be derived from it now. */
+  staleDowns: string[];
 }
 
 interface NewEntry {
@@ -280,16 +284,26 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
   // 2b. Down files (drizzle's migrator never reads them), each derived from its entry's final text
   //     and the snapshot before it. Written when missing or when the entry itself changes; a kept
   //     entry keeps its down file (a hand-written reverse survives).
+  //     A migration edited by hand keeps its down file too, but when that no longer matches what
+  //     would be derived now, the plan says so (the reverse of the edit may be missing).
+  const oldSum = new Map((folder.sum?.entries ?? []).map((s) => [s.tag, s]));
+  const edited = entries.filter((e) => e.part === 0 && oldSum.has(e.source.tag) && oldSum.get(e.source.tag)!.sha256 !== sha256(e.input));
+  const handEdited = edited.map((e) => `${e.source.tag}.sql`);
+  const staleDowns: string[] = [];
   const snapshotOf = (p: (typeof plans)[number]) => p.content ?? (p.oldName ? readSnapshot(p.oldName) : undefined);
   entries.forEach((e, i) => {
     if (options.only && !options.only.has(e.source.tag)) return;
     const path = downFile(e.tag);
     const oldPath = e.part === 0 ? downFile(e.source.tag) : undefined;
     const unchanged = e.part === 0 && e.parts === 1 && e.tag === e.source.tag && e.text === e.input;
-    if (unchanged && existsSync(join(folder.dir, path))) return;
     // The snapshot before the migration (before its first part); before the first one there was nothing.
     const first = i - e.part;
-    const down = deriveDown(e.text, `${e.tag}.sql`, first > 0 ? snapshotOf(plans[first - 1]) : {}, snapshotOf(plans[i])).text;
+    const derive = () => deriveDown(e.text, `${e.tag}.sql`, first > 0 ? snapshotOf(plans[first - 1]) : {}, snapshotOf(plans[i])).text;
+    if (unchanged && existsSync(join(folder.dir, path))) {
+      if (edited.includes(e) && readFileSync(join(folder.dir, path), "utf8") !== derive()) staleDowns.push(path);
+      return;
+    }
+    const down = derive();
     const before = oldPath && existsSync(join(folder.dir, oldPath)) ? { path: oldPath, text: readFileSync(join(folder.dir, oldPath), "utf8") } : null;
     if (before?.path === path && before.text === down) return;
     stage(down, path);
@@ -298,7 +312,6 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
   });
 
   // 3. Sum file, then the journal.
-  const oldSum = new Map((folder.sum?.entries ?? []).map((s) => [s.tag, s]));
   const sum: SumFile = {
     version: 1,
     entries: entries.map<SumEntry>((e) => {
@@ -329,7 +342,7 @@ export function planRewrite(folder: Folder, options: RewriteOptions = {}): Rewri
   // 4. Files the journal no longer names.
   for (const e of folder.journal.entries) if (!tagSet.has(e.tag)) ops.push({ op: "delete", path: `${e.tag}.sql` });
 
-  return { folder, entries: reports, change: { files, ops }, diffs, unchanged: ops.length === 0 };
+  return { folder, entries: reports, change: { files, ops }, diffs, unchanged: ops.length === 0, handEdited, staleDowns };
 }
 
 export function applyPlan(plan: RewritePlan): void {

@@ -248,7 +248,7 @@ describe("down files and rollback", () => {
       const tags = readFolder(out).journal.entries.map((e) => e.tag);
       const offTx = (t: string) => (readFileSync(join(out, `${t}.sql`), "utf8").startsWith("-- drizzle-guard: transaction=off") ? " (no transaction)" : "");
       const [newest, second] = [tags.at(-1)!, tags.at(-2)!];
-      expect(dry.stdout).toContain(`would roll back ${newest}${offTx(newest)}\n  ${newest}.down.sql:`);
+      expect(dry.stdout).toContain(`would roll back ${newest}${offTx(newest)}\n  drizzle/${newest}.down.sql:`);
       expect(dry.stdout).toContain(`would roll back ${second}${offTx(second)}\n`);
       const refused = run(dir, ["rollback", "--pglite", pg]);
       expect(refused.status).toBe(2);

@@ -8,7 +8,7 @@ import { GuardError } from "../dist/src/errors.js";
 import { lintFiles } from "../dist/src/lint/lint.js";
 import { lintFilesParallel, threadCount } from "../dist/src/lint/parallel.js";
 import { rewriteFolder } from "../src/rewrite.js";
-import { ROOT, run } from "./helpers/project.js";
+import { ROOT, run, tree } from "./helpers/project.js";
 
 const CORPUS = join(ROOT, "fixtures", "corpus", "shop");
 const APPROVALS = [
@@ -29,6 +29,11 @@ function project(opts: { rewrite?: boolean; approvals?: boolean } = {}): { dir: 
 const rulesOf = (sql: string) => lintText(sql, "x.sql").statements.map((s) => `${s.rule}:${s.lock}:${s.risk}`);
 
 describe("lint rules", () => {
+  it("a SELECT (a backfill's DO block reads, setval) is a select, not a setting", () => {
+    expect(rulesOf("SELECT setval('\"orders_id_seq\"', 5);")).toEqual(["select:ACCESS SHARE:low"]);
+  });
+
+
   it("classifies real drizzle-kit statements: lock level, rewrite/scan, risk", () => {
     const r = lintText(readFileSync(join(CORPUS, "0001_billing.sql"), "utf8"), "0001_billing.sql");
     expect(r.statements.map((s) => `${s.line} ${s.rule} ${s.lock} ${s.rewrite ? "rewrite" : s.scan ? "scan" : "-"} ${s.risk}`)).toEqual([
@@ -124,7 +129,9 @@ describe("drizzle-guard lint (CLI)", () => {
 
 describe("drizzle-guard check", () => {
   it("passes on a rewritten folder", () => {
-    const r = run(project().dir, ["check"]);
+    const dir = project().dir;
+    expect(JSON.parse(run(dir, ["check", "--format", "json"]).stdout).ok).toBe(true);
+    const r = run(dir, ["check"]);
     expect(r.stdout).toContain("ok   rewritten");
     expect(r.status).toBe(0);
   });
@@ -135,6 +142,7 @@ describe("drizzle-guard check", () => {
     expect(r.stdout).toContain("FAIL rewritten: 5 migration(s) not in rewritten form");
     expect(r.stdout).toContain("FAIL names: not timestamped: 0000_init");
     expect(r.stdout).toContain("fix: run drizzle-guard rewrite");
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: FAIL (rewritten, names, integrity, down-files)");
   });
 
   it("catches a file edited by hand, an orphan file, and a fork in the snapshot chain", () => {
@@ -145,6 +153,11 @@ describe("drizzle-guard check", () => {
     expect(r.status).toBe(1);
     const integrity = JSON.parse(r.stdout).checks.find((c: any) => c.check === "integrity");
     expect(integrity.message).toBe(`changed or added by hand: ${sql[4]}`);
+    // verdict is lint's alone; ok is the whole check's (it was missing: a failing check read PASS).
+    expect([JSON.parse(r.stdout).verdict, JSON.parse(r.stdout).ok]).toEqual(["PASS", false]);
+    // The last line is the whole check's verdict, not only lint's: never PASS with exit 1.
+    expect(run(dir, ["check"]).stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: FAIL (integrity)");
+    expect(run(dir, ["check"], { GITHUB_ACTIONS: "true" }).stdout.trimEnd().split("\n").at(-1)).toBe("VERDICT: FAIL (integrity)");
     writeFileSync(join(out, "20990101000000_stray.sql"), "SELECT 1;");
     const snaps = readdirSync(join(out, "meta")).filter((f) => f.endsWith("_snapshot.json")).sort();
     const forked = JSON.parse(readFileSync(join(out, "meta", snaps[4]), "utf8"));
@@ -154,12 +167,52 @@ describe("drizzle-guard check", () => {
     expect(r.stdout).toMatch(/fork: \d{14}_snapshot\.json and 20990101000001_snapshot\.json both follow snapshot/);
   });
 
+  it("rewrite records an intended hand edit and says so (dry run: that it would)", () => {
+    const { dir, out } = project();
+    const file = readdirSync(out).filter((f) => f.endsWith(".sql") && !f.endsWith(".down.sql")).sort()[2];
+    writeFileSync(join(out, file), readFileSync(join(out, file), "utf8") + "\n-- reviewed by hand");
+    const dry = run(dir, ["rewrite", "--dry-run"]);
+    expect(dry.stdout).toContain(`\nwould record the hand edits of drizzle/${file} in meta/_drizzle_guard.json\ndry run: nothing written\n`);
+    expect(run(dir, ["check"]).status).toBe(1);
+    const r = run(dir, ["rewrite"]);
+    expect(r.stdout).toContain(`\nrecorded the hand edits of drizzle/${file} in meta/_drizzle_guard.json\n`);
+    expect(run(dir, ["check"]).status).toBe(0);
+    expect(run(dir, ["rewrite"]).stdout).not.toContain("hand edits");
+  });
+
   it("a malformed journal is an input error: exit 2", () => {
     const { dir, out } = project();
     writeFileSync(join(out, "meta", "_journal.json"), "{ not json");
     const r = run(dir, ["check"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("_journal.json:1:3: malformed JSON");
+  });
+});
+
+describe("a user error names its file from the working directory", () => {
+  it("a SQL syntax error in a legacy file: rewrite, check, migrate and status print drizzle/<file>:line:col, exit 2, and nothing changes on disk", () => {
+    const { dir, out } = project({ rewrite: false });
+    const file = readdirSync(out).filter((f) => f.endsWith(".sql")).sort()[0];
+    writeFileSync(join(out, file), "SELECT 1;\nSELEC 2;\n" + readFileSync(join(out, file), "utf8"));
+    const before = tree(out);
+    for (const args of [["rewrite"], ["rewrite", "--dry-run"], ["check"], ["migrate", "--pglite", "memory://"], ["status", "--pglite", "memory://"]]) {
+      const r = run(dir, args);
+      expect({ args, status: r.status, stderr: r.stderr }).toEqual({ args, status: 2, stderr: `error: drizzle/${file}:2:1: syntax error at or near "SELEC"\n` });
+    }
+    expect(tree(out)).toEqual(before);
+  });
+
+  it("a malformed journal and a malformed snapshot", () => {
+    const { dir, out } = project({ rewrite: false });
+    const snapshot = readdirSync(join(out, "meta")).filter((f) => f.endsWith("_snapshot.json")).sort()[0];
+    writeFileSync(join(out, "meta", snapshot), "{\n  oops\n}\n");
+    expect(run(dir, ["rewrite"]).stderr).toMatch(new RegExp(`^error: drizzle/meta/${snapshot}:2:3: malformed JSON: `));
+    writeFileSync(join(out, "meta", "_journal.json"), "{ not json");
+    for (const args of [["rewrite"], ["check"], ["status", "--pglite", "memory://"]]) {
+      const r = run(dir, args);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^error: drizzle\/meta\/_journal\.json:1:3: malformed JSON: /);
+    }
   });
 });
 

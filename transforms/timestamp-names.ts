@@ -27,7 +27,8 @@ export function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14);
 }
 
-function stampToMs(s: string): number {
+/** Milliseconds of a `YYYYMMDDHHMMSS` (UTC) stamp. */
+export function stampToMs(s: string): number {
   return Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(8, 10), +s.slice(10, 12), +s.slice(12, 14));
 }
 

@@ -57,6 +57,7 @@ export const EXAMPLES: Record<string, string> = {
   truncate: `TRUNCATE "audit_log";`,
   "transaction-control": `BEGIN;`,
   setting: `SET lock_timeout = '5s';`,
+  select: `SELECT setval('"orders_id_seq"', (SELECT max("id") FROM "orders"));`,
   comment: `COMMENT ON TABLE "orders" IS 'customer orders';`,
   other: `VACUUM "orders";`,
   // Forbidden operations.

@@ -92,7 +92,7 @@ export const FORBIDDEN: readonly ForbiddenRule[] = [
   { id: "ban-truncate", description: "TRUNCATE empties the table", match: (s) => (s.kind === "TruncateStmt" ? (s.node.relations ?? []).map((r: any) => relKey(r.RangeVar)).join(", ") : undefined) },
   {
     id: "ban-unfilled-backfill",
-    description: "a backfill drizzle-guard wrote without knowing the value for existing rows (write it, then remove the backfill-value directive)",
+    description: "a backfill drizzle-guard wrote without knowing the value for existing rows (write it and remove the backfill-value directive, then run drizzle-guard rewrite to record the edit)",
     match: (s, f) => directivesAbove(f, s, "backfill-value")[0]?.args || undefined,
   },
   { id: "ban-update-without-where", description: "UPDATE without WHERE rewrites every row", match: (s) => (s.kind === "UpdateStmt" && !s.node.whereClause ? relKey(s.node.relation) : undefined) },

@@ -7,7 +7,8 @@
  *     files: [{ file, nonTransactional,
  *               statements: [{ line, column, operation, target, rule, lock, rewrite, scan, risk, alternative?, guarded }],
  *               findings: [{ rule, description, line, column, target, approved, approval? }] }],
- *     checks?: [{ check, ok, message, file?, fix? }] }
+ *     checks?: [{ check, ok, message, file?, fix? }],
+ *     ok?: boolean }   (check only: every check passed, i.e. exit 0; `verdict` is lint's alone)
  */
 import pc from "picocolors";
 import { GuardError } from "../errors.js";
@@ -31,6 +32,17 @@ export function pickFormat(requested: string | undefined): Format {
     return requested as Format;
   }
   return process.env.GITHUB_ACTIONS === "true" ? "github" : "tty";
+}
+
+/**
+ * The last line. For lint, the lint verdict. For check, the whole check's: a failed check other than
+ * lint (an edited file, a broken chain) makes it `VERDICT: FAIL (<checks>)`, so the last line never
+ * says PASS when the exit code is 1.
+ */
+function verdictLine(result: LintResult, checks: CheckItem[]): { ok: boolean; text: string } {
+  const failed = checks.filter((c) => !c.ok && c.check !== "lint").map((c) => c.check);
+  if (failed.length) return { ok: false, text: `VERDICT: FAIL (${[...failed, ...(result.verdict === "PASS" ? [] : ["lint"])].join(", ")})` };
+  return result.verdict === "PASS" ? { ok: true, text: "VERDICT: PASS" } : { ok: false, text: `VERDICT: BLOCKED (${result.blockedRules.join(", ")})` };
 }
 
 const riskColor = (r: string) => (r === "high" ? pc.red(r) : r === "medium" ? pc.yellow(r) : pc.green(r));
@@ -70,7 +82,8 @@ export function formatTty(result: LintResult, checks: CheckItem[] = []): string[
     out.push(`${c.ok ? pc.green("ok  ") : pc.red("FAIL")} ${c.check}: ${c.message}`);
     if (!c.ok && c.fix) out.push(pc.dim(`     fix: ${c.fix}`));
   }
-  out.push(result.verdict === "PASS" ? pc.green("VERDICT: PASS") : pc.red(`VERDICT: BLOCKED (${result.blockedRules.join(", ")})`));
+  const v = verdictLine(result, checks);
+  out.push(v.ok ? pc.green(v.text) : pc.red(v.text));
   return out;
 }
 
@@ -81,7 +94,7 @@ export function formatJson(result: LintResult, checks?: CheckItem[]): string {
       verdict: result.verdict,
       blockedRules: result.blockedRules,
       files: result.files.map((f) => ({ file: f.file, nonTransactional: f.nonTransactional, statements: f.statements, findings: f.findings })),
-      ...(checks ? { checks } : {}),
+      ...(checks ? { checks, ok: checks.every((c) => c.ok) } : {}),
     },
     null,
     2,
@@ -104,7 +117,7 @@ export function formatGithub(result: LintResult, checks: CheckItem[] = []): stri
   for (const c of checks.filter((c) => !c.ok)) {
     out.push(`::error ${c.file ? `file=${escapeProp(c.file)}${c.line ? `,line=${c.line}` : ""},` : ""}title=${escapeProp(c.check)}::${escapeData(c.message + (c.fix ? ` Fix: ${c.fix}` : ""))}`);
   }
-  out.push(result.verdict === "PASS" ? "VERDICT: PASS" : `VERDICT: BLOCKED (${result.blockedRules.join(", ")})`);
+  out.push(verdictLine(result, checks).text);
   return out;
 }
 

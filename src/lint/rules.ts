@@ -126,6 +126,7 @@ export const RULES: Record<string, Rule> = Object.fromEntries(
     r("truncate", "TRUNCATE (forbidden unless approved)", "ACCESS EXCLUSIVE", "high"),
     r("transaction-control", "BEGIN / COMMIT inside a migration (forbidden)", "none", "high"),
     r("setting", "SET / RESET", "none", "low"),
+    r("select", "SELECT: reads the tables it names (a function it calls, such as setval, may change more)", "ACCESS SHARE", "low"),
     r("comment", "COMMENT ON", "none", "low"),
     r("other", "statement drizzle-guard does not classify", "none", "medium"),
   ].map((x) => [x.id, x]),
@@ -286,7 +287,7 @@ export function classify(s: Statement, ctx: LintContext): Classified[] {
     case "CommentStmt":
       return one("comment");
     case "SelectStmt":
-      return one("setting");
+      return one("select");
     default:
       return one("other");
   }

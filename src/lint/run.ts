@@ -30,6 +30,8 @@ export async function runLint(o: { paths: string[]; config?: string; format?: st
   const config = o.config ? await load() : undefined;
   const cwd = process.cwd();
   const files = collectSqlFiles(o.paths);
+  // Linting nothing would pass: a CI step pointed at the wrong folder must not go green.
+  if (!files.length) throw new GuardError(`no .sql migration files in ${o.paths.join(", ")}`, { hint: "point lint at the migrations folder (out in drizzle.config.ts), e.g. drizzle-guard lint drizzle/" });
   let result = await lintFilesParallel(files, config?.guard.approve ?? [], cwd, config?.guard.rules ?? {});
   if (!config && result.files.some((f) => f.findings.length)) {
     const { approve, rules } = (await load()).guard;

@@ -20,9 +20,13 @@ export interface Driver {
   close(): Promise<void>;
 }
 
-/** Replaces the password of a connection string (and of any URL in a message) with `***`. */
+/**
+ * Replaces the password of a connection string (and of any URL in a message) with `***`. The
+ * password runs to the last `@` of the authority, as URL parsers read it, so one holding a raw `@`
+ * is hidden whole.
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/?#\s@]*:)([^@\s]*)@/gi, "$1***@").replace(/(password=)([^\s&]+)/gi, "$1***");
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/?#\s@]*:)([^\s/?#]*)@/gi, "$1***@").replace(/(password=)([^\s&]+)/gi, "$1***");
 }
 
 export function redactSecrets(text: string, secrets: readonly string[]): string {
@@ -46,9 +50,36 @@ export function passwordOf(url: string): string | undefined {
   }
 }
 
-export async function connectPg(url: string, opts: { applicationName?: string } = {}): Promise<Driver> {
-  const pg = (await import("pg")).default;
-  const client = new pg.Client({ connectionString: url, application_name: opts.applicationName ?? "drizzle-guard" });
+/**
+ * Imports a database driver the project installs itself (an optional peer dependency). When it is
+ * missing, says which one to install instead of Node's resolution stack.
+ */
+export async function importDriver<T>(pkg: string, load: () => Promise<T>, use: string): Promise<T> {
+  try {
+    return await load();
+  } catch (e: any) {
+    if (e?.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes(`'${pkg}'`)) {
+      throw new GuardError(`${use} needs the package ${pkg}, which is not installed in this project`, { hint: `npm install ${pkg}` });
+    }
+    throw e;
+  }
+}
+
+/**
+ * node-postgres' `ssl` for drizzle-kit's `dbCredentials.ssl`, read the way drizzle-kit reads it:
+ * "require" / "allow" / "prefer" encrypt without verifying the certificate, "verify-full" verifies
+ * it, a boolean or an options object is passed as it is.
+ */
+export function sslOption(ssl: unknown): unknown {
+  if (ssl === "require" || ssl === "allow" || ssl === "prefer") return { rejectUnauthorized: false };
+  if (ssl === "verify-full") return {};
+  return ssl;
+}
+
+export async function connectPg(url: string, opts: { applicationName?: string; ssl?: unknown } = {}): Promise<Driver> {
+  const pg = (await importDriver("pg", () => import("pg"), "a PostgreSQL connection (--url, dbCredentials, DATABASE_URL)")).default;
+  const ssl = sslOption(opts.ssl);
+  const client = new pg.Client({ connectionString: url, application_name: opts.applicationName ?? "drizzle-guard", ...(ssl === undefined ? {} : { ssl: ssl as any }) });
   // An error event on an idle client must not crash the process; the next query reports it.
   client.on("error", () => undefined);
   try {
@@ -86,10 +117,7 @@ export async function openPglite(dir?: string): Promise<Driver> {
 
 /** A PGlite instance itself, for code that needs the client (drizzle-orm/pglite); wrap it with pgliteDriver. */
 export async function newPglite(dir?: string): Promise<PGlite> {
-  const { PGlite } = await import("@electric-sql/pglite").catch((e) => {
-    if (e?.code !== "ERR_MODULE_NOT_FOUND") throw e;
-    throw new GuardError("@electric-sql/pglite is not installed: embedded databases (PGlite) need it", { hint: "npm install -D @electric-sql/pglite" });
-  });
+  const { PGlite } = await importDriver("@electric-sql/pglite", () => import("@electric-sql/pglite"), "an embedded database (PGlite: --pglite, drift)");
   const db = dir ? new PGlite(dir) : new PGlite();
   await db.waitReady;
   return db;

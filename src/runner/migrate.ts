@@ -83,6 +83,26 @@ export function tableSql(opts: MigrateOptions): string {
   return `${quoteIdent(opts.migrationsSchema ?? "drizzle")}.${quoteIdent(opts.migrationsTable ?? "__drizzle_migrations")}`;
 }
 
+/**
+ * The bookkeeping schema and table, created only when missing: `CREATE ... IF NOT EXISTS` needs the
+ * CREATE privilege even when the object exists, which a role that only runs migrations (the owner
+ * created the schema and table once) does not have. A failure is the user's to fix, not a crash.
+ */
+async function ensureBookkeeping(driver: Driver, opts: MigrateOptions, secrets: readonly string[]): Promise<void> {
+  const schema = opts.migrationsSchema ?? "drizzle";
+  try {
+    const hasSchema = await driver.query("select 1 from pg_catalog.pg_namespace where nspname = $1", [schema]);
+    if (!hasSchema.rows.length) await driver.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    const hasTable = await driver.query("select to_regclass($1) is not null as ok", [tableSql(opts)]);
+    if (!hasTable.rows[0]?.ok) await driver.query(`CREATE TABLE IF NOT EXISTS ${tableSql(opts)} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`);
+  } catch (e: any) {
+    throw new GuardError(`cannot create the bookkeeping table ${tableSql(opts)}: ${redactSecrets(String(e?.message ?? e), secrets)}`, {
+      hint: "run migrate as a role that may create it, or have the database owner create the schema and table once",
+      cause: e,
+    });
+  }
+}
+
 /** A stable 63-bit advisory lock key for one migrations table. */
 export function advisoryKey(schema: string, table: string): string {
   const h = createHash("sha256").update(`drizzle-guard:${schema}.${table}`).digest();
@@ -282,8 +302,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   await takeLock(driver, key, `${schema}.${table}`, opts.lockWaitMs);
   const applied: string[] = [];
   try {
-    await driver.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    await driver.query(`CREATE TABLE IF NOT EXISTS ${tableSql(opts)} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`);
+    await ensureBookkeeping(driver, opts, opts.secrets ?? []);
     const rows = (await readApplied(driver, opts)) ?? [];
     const statuses = classify(loaded, rows, opts.approvals, opts.ruleLevels);
     const edited = statuses.filter((s) => s.state === "edited");

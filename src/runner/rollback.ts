@@ -29,6 +29,8 @@ export interface RollbackOptions
   /** Run IRREVERSIBLE steps instead of stopping before them. */
   force?: boolean;
   dryRun?: boolean;
+  /** How a file of the folder is named in the log (default: relative to the folder). */
+  shownPath?: (file: string) => string;
 }
 
 export interface RollbackStep {
@@ -83,6 +85,7 @@ async function planRollback(opts: RollbackOptions): Promise<RollbackStep[]> {
 
 export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
   const log = opts.log ?? (() => undefined);
+  const shown = opts.shownPath ?? ((file: string) => file);
   const driver = opts.driver;
   const schema = opts.migrationsSchema ?? "drizzle";
   const table = opts.migrationsTable ?? "__drizzle_migrations";
@@ -90,7 +93,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     const plan = await planRollback(opts);
     for (const p of plan) {
       log(`would roll back ${p.tag}${p.parsed.nonTransactional ? " (no transaction)" : ""}`);
-      for (const x of p.irreversible) log(`  ${p.file}:${x.line}:${x.column} IRREVERSIBLE: ${x.reason}`);
+      for (const x of p.irreversible) log(`  ${shown(p.file)}:${x.line}:${x.column} IRREVERSIBLE: ${x.reason}`);
     }
     return { plan, rolledBack: [] };
   }
@@ -109,7 +112,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
         );
       }
       log(`rolling back ${p.tag}${p.parsed.nonTransactional ? " (no transaction)" : ""}`);
-      for (const x of p.irreversible) log(`  forced: ${p.file}:${x.line}:${x.column} IRREVERSIBLE: ${x.reason}`);
+      for (const x of p.irreversible) log(`  forced: ${shown(p.file)}:${x.line}:${x.column} IRREVERSIBLE: ${x.reason}`);
       await runFile(driver, p.parsed, `delete from ${tableSql(opts)} where created_at = ${p.when}`, {
         lockTimeout: opts.lockTimeout ?? "5s",
         statementTimeout: opts.statementTimeout ?? "0",
