@@ -21,8 +21,8 @@ describe("package.json", () => {
   });
 
 
-  it("declares the drivers and drizzle-kit, which the project installs, as optional peer dependencies", () => {
-    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(["@electric-sql/pglite", "drizzle-kit", "pg"]);
+  it("declares the drivers, drizzle-kit and drizzle-orm (drift), which the project installs, as optional peer dependencies", () => {
+    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(["@electric-sql/pglite", "drizzle-kit", "drizzle-orm", "pg"]);
     for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[name]).toEqual({ optional: true });
   });
 });
