@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { GuardError } from "../errors.js";
 import { readFolder, readSql, sha256, type Folder, type JournalEntry } from "../folder/folder.js";
-import { recoverFolder } from "../folder/write.js";
+import { faultHook, recoverFolder } from "../folder/write.js";
 import { parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
 import { quoteIdent, quoteLiteral, relKey, relSql } from "../sql/names.js";
 import { redactSecrets, type Driver } from "./driver.js";
@@ -235,7 +235,11 @@ export async function runFile(driver: Driver, parsed: ParsedSql, bookkeeping: st
       try {
         await driver.query(`SET LOCAL lock_timeout = ${quoteLiteral(o.lockTimeout)}`);
         await driver.query(`SET LOCAL statement_timeout = ${quoteLiteral(o.statementTimeout)}`);
-        for (const s of parsed.statements) await runStatement(driver, parsed, s, o.secrets);
+        for (const s of parsed.statements) {
+          faultHook?.(`statement:${parsed.file}:${s.index}`);
+          await runStatement(driver, parsed, s, o.secrets);
+        }
+        faultHook?.(`bookkeeping:${parsed.file}`);
         await driver.query(bookkeeping);
         await driver.query("COMMIT");
       } catch (e) {
@@ -248,11 +252,13 @@ export async function runFile(driver: Driver, parsed: ParsedSql, bookkeeping: st
   await driver.query(`SET lock_timeout = ${quoteLiteral(o.lockTimeout)}`);
   await driver.query(`SET statement_timeout = 0`);
   for (const s of parsed.statements) {
+    faultHook?.(`statement:${parsed.file}:${s.index}`);
     await withRetries(driver, parsed, s, o.retries, o.backoff, o.log, o.secrets, async () => {
       await repairInvalidIndex(driver, s, o.log);
       await runStatement(driver, parsed, s, o.secrets);
     });
   }
+  faultHook?.(`bookkeeping:${parsed.file}`);
   await driver.query(bookkeeping);
   await driver.query(`RESET lock_timeout`);
   await driver.query(`RESET statement_timeout`);
