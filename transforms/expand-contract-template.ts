@@ -12,7 +12,7 @@
  * guard's DO block, not inside it, where the directive would not be a comment of the file.)
  */
 import type { Edit, Note, Statement, StatementTransform, TransformContext, TransformResult } from "../src/transform.js";
-import { nameList, quoteIdent, relKey, relSql } from "../src/sql/names.js";
+import { nameList, oneLine, quoteIdent, relKey, relSql } from "../src/sql/names.js";
 import { directivesAbove, parseSql } from "../src/sql/parse.js";
 
 const ID = "expand-contract-template";
@@ -73,9 +73,11 @@ function lines(text: string[]): string {
   return text.map((l) => `-- ${l}`.trimEnd() + "\n").join("");
 }
 
-function typeChangeTemplate(table: string, column: string, from: string, to: string): string {
-  const col = quoteIdent(column);
-  const next = quoteIdent(`${column}_new`);
+function typeChangeTemplate(tableName: string, column: string, fromType: string, toType: string): string {
+  // Every line is a comment: names and types from the statement are kept on one line.
+  const [table, from, to] = [tableName, fromType, toType].map(oneLine);
+  const col = oneLine(quoteIdent(column));
+  const next = oneLine(quoteIdent(`${column}_new`));
   return (
     `-- drizzle-guard: table-rewrite ${table}.${col} ${from} -> ${to}\n` +
     lines([
@@ -91,9 +93,11 @@ function typeChangeTemplate(table: string, column: string, from: string, to: str
   );
 }
 
-function renameTemplate(kind: "column" | "table", table: string, from: string, to: string): string {
-  const a = quoteIdent(from);
-  const b = quoteIdent(to);
+function renameTemplate(kind: "column" | "table", tableName: string, from: string, to: string): string {
+  // Every line is a comment: names from the statement are kept on one line.
+  const table = oneLine(tableName);
+  const a = oneLine(quoteIdent(from));
+  const b = oneLine(quoteIdent(to));
   const head = `-- drizzle-guard: rename ${kind === "column" ? `${table}.${a}` : table} -> ${b}\n`;
   const plan =
     kind === "column"
