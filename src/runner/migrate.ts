@@ -321,7 +321,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
         const b = blocked[0];
         const s = f.parsed.statements[b.statement];
         throw new GuardError(
-          `BLOCKED: ${b.rule} (${b.target}): ${b.description}\n  in: ${firstLine(statementSql(f.parsed, s))}` +
+          `BLOCKED: ${b.rule} (${b.target}): ${b.description}\n  in: ${redactSecrets(firstLine(statementSql(f.parsed, s)), secrets)}` +
             (b.approval ? `\n  ${b.approval}` : "") +
             `\n  nothing from ${st.tag} on was applied`,
           { file: `${st.tag}.sql`, line: b.line, column: b.column, exitCode: 1, hint: `approve it on the line above the statement: ${approveDirective(b.rule)}` },
@@ -346,7 +346,8 @@ async function runStatement(driver: Driver, parsed: ParsedSql, s: Statement, sec
     const pos = e?.position ? Number(e.position) : undefined;
     const at = pos ? parsed.position(s.start + pos - 1) : { line: s.line, column: s.column };
     throw new StatementError(
-      `${e?.code ? `[${e.code}] ` : ""}${redactSecrets(String(e?.message ?? e), secrets)}\n  in: ${firstLine(statementSql(parsed, s))}`,
+      // The statement's text is shown too: it may hold the password as well (e.g. ALTER ROLE ... PASSWORD).
+      redactSecrets(`${e?.code ? `[${e.code}] ` : ""}${String(e?.message ?? e)}\n  in: ${firstLine(statementSql(parsed, s))}`, secrets),
       { file: parsed.file, line: at.line, column: at.column, exitCode: 1, cause: e },
     );
   }
