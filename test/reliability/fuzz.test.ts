@@ -21,7 +21,7 @@ import { parseSql, scanTokens } from "../../src/sql/parse.js";
 import { CORPUS } from "../helpers/corpus.js";
 import { snapshot } from "../helpers/folder.js";
 import { BIN, ROOT } from "../helpers/project.js";
-import { record, SEED } from "./trials.js";
+import { counted, SEED } from "./trials.js";
 
 const RUNS = 300;
 const CHECK_RUNS = 40;
@@ -201,8 +201,7 @@ function assertAccounted(rw: SqlRewrite, split: boolean): void {
 }
 
 /** One lint row (at least) per statement, at its line and column. */
-function assertLinted(text: string): void {
-  const parsed = parseSql(text, "fuzz.sql");
+function assertLinted(text: string, parsed = parseSql(text, "fuzz.sql")): void {
   const report = lintText(text, "fuzz.sql", [], parsed);
   const rows = new Set(report.statements.map((r) => `${r.line}:${r.column}`));
   for (const s of parsed.statements) expect(rows.has(`${s.line}:${s.column}`), `statement ${s.index + 1} (${s.kind}) has no lint row`).toBe(true);
@@ -211,36 +210,33 @@ function assertLinted(text: string): void {
 describe("fuzzed drizzle-kit SQL", () => {
   it(`rewrite (existing and new migrations) and lint, ${RUNS} mutated files: a GuardError with file:line:col, or every statement accounted for`, () => {
     const counts = { parsed: 0, refused: 0 };
-    let failed = false;
     try {
-      fc.assert(
-        fc.property(INPUT, ({ seed, mutations }) => {
-          const text = mutate(seed, mutations);
-          const file = "fuzz.sql";
-          const refused = refusal(() => parseSql(text, file), text, file);
-          if (refused) {
-            counts.refused++;
-            // The same refusal from every entry point.
-            expect(refusal(() => rewriteSql(text, file, { split: false }), text, file)?.message).toBe(refused.message);
-            expect(refusal(() => lintText(text, file), text, file)?.message).toBe(refused.message);
-            return;
-          }
-          counts.parsed++;
-          for (const split of [false, true]) {
-            let rw: SqlRewrite | undefined;
-            const e = refusal(() => (rw = rewriteSql(text, file, { split, timeouts: split ? { lockTimeout: "5s", statementTimeout: "15min" } : undefined })), text, file);
-            if (e) throw new Error(`a file that parses was refused: ${e.format()}`);
-            assertAccounted(rw!, split);
-          }
-          assertLinted(text);
-        }),
-        { seed: SEED, numRuns: RUNS },
-      );
-    } catch (e) {
-      failed = true;
-      throw e;
+      counted("fuzz: rewrite/lint/check", RUNS, () => {
+        fc.assert(
+          fc.property(INPUT, ({ seed, mutations }) => {
+            const text = mutate(seed, mutations);
+            const file = "fuzz.sql";
+            const refused = refusal(() => parseSql(text, file), text, file);
+            if (refused) {
+              counts.refused++;
+              // The same refusal from every entry point.
+              expect(refusal(() => rewriteSql(text, file, { split: false }), text, file)?.message).toBe(refused.message);
+              expect(refusal(() => lintText(text, file), text, file)?.message).toBe(refused.message);
+              return;
+            }
+            counts.parsed++;
+            for (const split of [false, true]) {
+              let rw: SqlRewrite | undefined;
+              const e = refusal(() => (rw = rewriteSql(text, file, { split, timeouts: split ? { lockTimeout: "5s", statementTimeout: "15min" } : undefined })), text, file);
+              if (e) throw new Error(`a file that parses was refused: ${e.format()}`);
+              assertAccounted(rw!, split);
+            }
+            assertLinted(text);
+          }),
+          { seed: SEED, numRuns: RUNS },
+        );
+      });
     } finally {
-      record("fuzz: rewrite/lint/check", failed, RUNS);
       console.log(`fuzz (DRIZZLE_GUARD_SEED=${SEED}): ${counts.parsed} mutated files parsed, ${counts.refused} refused`);
     }
     // Both kinds were exercised.
@@ -254,9 +250,8 @@ describe("fuzzed drizzle-kit SQL", () => {
     cpSync(CORPUS, join(base, "out"), { recursive: true });
     rewriteFolder(join(base, "out"));
     const tags = JSON.parse(readFileSync(join(base, "out", "meta", "_journal.json"), "utf8")).entries.map((e: any) => e.tag);
-    let failed = false;
     let n = 0;
-    try {
+    counted("fuzz: rewrite/lint/check", CHECK_RUNS, () => {
       fc.assert(
         fc.property(INPUT, fc.nat({ max: tags.length - 1 }), ({ seed, mutations }, k) => {
           const dir = join(base, `c${n++}`);
@@ -273,12 +268,7 @@ describe("fuzzed drizzle-kit SQL", () => {
         }),
         { seed: SEED, numRuns: CHECK_RUNS },
       );
-    } catch (e) {
-      failed = true;
-      throw e;
-    } finally {
-      record("fuzz: rewrite/lint/check", failed, CHECK_RUNS);
-    }
+    });
   });
 
   it("invalid SQL through rewrite, lint and check: exit 2, file:line:col, nothing written", () => {
@@ -290,8 +280,7 @@ describe("fuzzed drizzle-kit SQL", () => {
         return true;
       }
     }), { seed: SEED, numRuns: 3 });
-    let failed = false;
-    try {
+    counted("fuzz: rewrite/lint/check", invalid.length, () => {
       for (const text of invalid) {
         const root = mkdtempSync(join(tmpdir(), "dg-fuzz-"));
         roots.push(root);
@@ -308,12 +297,7 @@ describe("fuzzed drizzle-kit SQL", () => {
           expect(snapshot(root)).toEqual(before);
         }
       }
-    } catch (e) {
-      failed = true;
-      throw e;
-    } finally {
-      record("fuzz: rewrite/lint/check", failed, invalid.length);
-    }
+    });
   });
 
   it("regression (found by this fuzzer): a comment between DROP and COLUMN gets IF EXISTS after COLUMN", () => {
@@ -339,8 +323,7 @@ describe("fuzzed drizzle-kit SQL", () => {
   });
 
   it("a 10 MB file: rewritten and linted with every statement accounted for; cut inside a dollar quote, refused at its line", () => {
-    let failed = false;
-    try {
+    counted("fuzz: rewrite/lint/check", 1, () => {
       const unit = SEEDS.find((s) => s.includes("CREATE TABLE") && s.includes("CREATE INDEX"))!;
       const chunks: string[] = [];
       let size = 0;
@@ -354,15 +337,10 @@ describe("fuzzed drizzle-kit SQL", () => {
       expect(Buffer.byteLength(text)).toBeGreaterThanOrEqual(10 * 1024 * 1024);
       const rw = rewriteSql(text, "big.sql", { split: false });
       assertAccounted(rw, false);
-      assertLinted(text);
+      assertLinted(text, rw.parsed);
       const cut = text + "DO $body$ BEGIN PERFORM 1;\n";
       const e = refusal(() => rewriteSql(cut, "big.sql", { split: false }), cut, "big.sql")!;
       expect(e.line).toBeGreaterThanOrEqual(text.split("\n").length);
-    } catch (e) {
-      failed = true;
-      throw e;
-    } finally {
-      record("fuzz: rewrite/lint/check", failed);
-    }
+    });
   });
 });

@@ -36,6 +36,18 @@ export async function trial<T>(category: Category, fn: () => T | Promise<T>): Pr
   }
 }
 
+/** Runs `n` trials made inside `fn` (a property test's runs): all recorded as failed if it throws. */
+export function counted<T>(category: Category, n: number, fn: () => T): T {
+  let failed = true;
+  try {
+    const r = fn();
+    failed = false;
+    return r;
+  } finally {
+    record(category, failed, n);
+  }
+}
+
 /** The run's seed: DRIZZLE_GUARD_SEED, else a fresh one. */
 export const SEED = process.env.DRIZZLE_GUARD_SEED ? Number(process.env.DRIZZLE_GUARD_SEED) : Math.floor(Math.random() * 2 ** 31);
 
