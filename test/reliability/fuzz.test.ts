@@ -76,6 +76,7 @@ const HOSTILE = fc.oneof(
   fc.constant("\u0000"),
   fc.constant("\uFEFF"),
   fc.constant("\u2028"),
+  fc.constant("\n \t".repeat(20)),
   UNICODE,
   fc.string({ unit: "binary", maxLength: 6 }),
   LONG_IDENT,
@@ -320,6 +321,13 @@ describe("fuzzed drizzle-kit SQL", () => {
     const rw = rewriteSql(text, "f.sql", { split: true });
     assertAccounted(rw, true);
     expect(rw.parts[0].text).toContain('-- drizzle-guard: table-rewrite "accounts"."nickname" its current type -> varchar( -- x 120)\n');
+  });
+
+  it("regression (found by this fuzzer): a file starting with a long run of whitespace parses at once (the blank-file check backtracked exponentially)", () => {
+    const started = performance.now();
+    expect(parseSql(`${" \n".repeat(5000)}SELECT 1;`, "f.sql").statements).toHaveLength(1);
+    expect(refusal(() => parseSql(`${"\n".repeat(5000)}x`, "f.sql"), `${"\n".repeat(5000)}x`, "f.sql")?.line).toBe(5001);
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it("a 10 MB file: rewritten and linted with every statement accounted for; cut inside a dollar quote, refused at its line", () => {
