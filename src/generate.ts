@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { GuardError } from "./errors.js";
 import { readFolder } from "./folder/folder.js";
-import { recoverFolder } from "./folder/write.js";
+import { beginGenerate, undoGenerate, faultHook, GENERATE_MARKER, recoverFolder } from "./folder/write.js";
 import type { ResolvedConfig } from "./config.js";
 import type { RewritePlan } from "./rewrite.js";
 import { stampToMs } from "../transforms/timestamp-names.js";
@@ -122,12 +122,17 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
   const wait = waitBeforeGenerate([...known], config.prefix, Date.now());
   if (wait) await new Promise((r) => setTimeout(r, wait));
   const args = ["generate", ...(config.configPath ? ["--config", config.configPath] : []), ...passthrough];
+  // Until the rewrite is committed, an interruption is undone by the next run (see beginGenerate).
+  beginGenerate(config.out);
+  faultHook?.("generate:before-drizzle-kit");
   const running = runDrizzleKit(config.cwd, args, opts.stdio ?? "inherit");
   // The rewrite's modules (the parser's WebAssembly, the transforms) load while drizzle-kit runs in its own process.
   const rewriting = import("./rewrite.js");
   rewriting.catch(() => undefined); // awaited below, or not needed when drizzle-kit made nothing
   const { code, stderr } = await running;
+  faultHook?.("generate:after-drizzle-kit");
   if (!existsSync(join(config.out, "meta", "_journal.json"))) {
+    undoGenerate(config.out);
     if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: 2 });
     const failure = silentFailure(stderr);
     if (failure) throw failure;
@@ -136,6 +141,7 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
   const after = readFolder(config.out);
   const newTags = after.journal.entries.map((e) => e.tag).filter((t) => !known.has(t));
   if (newTags.length === 0) {
+    undoGenerate(config.out);
     if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: 2 });
     const failure = silentFailure(stderr);
     if (failure) throw failure;
@@ -149,6 +155,9 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
     timeouts: { lockTimeout: config.guard.lockTimeout, statementTimeout: config.guard.statementTimeout },
     backfillBatchSize: config.guard.backfillBatchSize,
   });
+  // The marker goes in the same atomic change, last: committed, the new migrations are complete.
+  plan.change.ops.push({ op: "delete", path: GENERATE_MARKER });
+  plan.unchanged = false;
   applyPlan(plan);
   return { newTags, plan, drizzleKitExit: code };
 }

@@ -159,7 +159,18 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
     backfillBatchSize: options.backfillBatchSize,
   };
   const statements = parsed.statements;
-  const statementAt = (offset: number) => statements.find((x) => offset >= x.start && offset <= x.end);
+  // The statement whose span holds `offset` (ends included): a binary search, as a large file has many edits.
+  const statementAt = (offset: number) => {
+    let lo = 0;
+    let hi = statements.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (statements[mid].start <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const s = statements[lo];
+    return s && offset >= s.start && offset <= s.end ? s : undefined;
+  };
   let edits: Edit[] = [];
   let notes: Note[] = [];
   const nonTx = new Set<number>();

@@ -11,7 +11,7 @@
  * Only for migrations generated now; a table created in the same migration is left alone.
  */
 import type { AddedStatement, Edit, Note, Statement, StatementTransform, TransformContext, TransformResult } from "../src/transform.js";
-import { quoteIdent, relKey, relSql } from "../src/sql/names.js";
+import { oneLine, quoteIdent, relKey, relSql } from "../src/sql/names.js";
 import { backfillBlock, notNullPath } from "../src/sql/phase-sql.js";
 import { tokenAt } from "../src/sql/tokens.js";
 import { isComment } from "../src/sql/parse.js";
@@ -83,8 +83,8 @@ export const columnBackfill: StatementTransform = {
         added.push({ phase: "expand", text: `ALTER TABLE ${table} ALTER COLUMN ${column} SET DEFAULT ${expression};`, order: s.index + 0.1 });
       } else {
         head =
-          `-- drizzle-guard: backfill-value ${relKey(rel)}.${col.colname}\n` +
-          `-- ${table}.${column} is NOT NULL without a default: write the value existing rows get in place of NULL\n` +
+          `-- drizzle-guard: backfill-value ${oneLine(`${relKey(rel)}.${col.colname}`)}\n` +
+          `-- ${oneLine(`${table}.${column}`)} is NOT NULL without a default: write the value existing rows get in place of NULL\n` +
           `-- in the UPDATE below, then remove the directive above (until then the migration is BLOCKED).\n`;
       }
       // The column is added bare: drop the text of DEFAULT and NOT NULL (contiguous spans merge).

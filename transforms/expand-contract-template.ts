@@ -23,7 +23,7 @@
  * guard's DO block, not inside it, where the directive would not be a comment of the file.)
  */
 import type { AddedStatement, Edit, Note, Statement, StatementTransform, TransformContext, TransformResult } from "../src/transform.js";
-import { nameList, quoteIdent, relKey, relSql, type RangeVar } from "../src/sql/names.js";
+import { nameList, oneLine, quoteIdent, relKey, relSql, type RangeVar } from "../src/sql/names.js";
 import { directivesAbove, parseSql } from "../src/sql/parse.js";
 import { backfillBlock, castSql, notNullPath, typeChangeNames, typeChangeSwap, typeChangeSync } from "../src/sql/phase-sql.js";
 import { skipQualifiedName, splitTopLevel, tokenAt } from "../src/sql/tokens.js";
@@ -169,9 +169,12 @@ function lines(text: string[]): string {
   return text.map((l) => `-- ${l}`.trimEnd() + "\n").join("");
 }
 
-function typeChangeTemplate(table: string, column: string, from: string, to: string, reason: string | undefined): string {
-  const col = quoteIdent(column);
-  const next = quoteIdent(typeChangeNames("", column).column);
+function typeChangeTemplate(tableName: string, column: string, fromType: string, toType: string, why: string | undefined): string {
+  // Every line is a comment: names, types and the reason (which names objects) are kept on one line.
+  const [table, from, to] = [tableName, fromType, toType].map(oneLine);
+  const reason = why === undefined ? undefined : oneLine(why);
+  const col = oneLine(quoteIdent(column));
+  const next = oneLine(quoteIdent(typeChangeNames("", column).column));
   return (
     `-- drizzle-guard: table-rewrite ${table}.${col} ${from} -> ${to}\n` +
     lines([
@@ -189,9 +192,11 @@ function typeChangeTemplate(table: string, column: string, from: string, to: str
   );
 }
 
-function renameTemplate(kind: "column" | "table", table: string, from: string, to: string): string {
-  const a = quoteIdent(from);
-  const b = quoteIdent(to);
+function renameTemplate(kind: "column" | "table", tableName: string, from: string, to: string): string {
+  // Every line is a comment: names from the statement are kept on one line.
+  const table = oneLine(tableName);
+  const a = oneLine(quoteIdent(from));
+  const b = oneLine(quoteIdent(to));
   const head = `-- drizzle-guard: rename ${kind === "column" ? `${table}.${a}` : table} -> ${b}\n`;
   const plan =
     kind === "column"

@@ -31,11 +31,16 @@ export const indexReplace: StatementTransform = {
     if (!creates.length) return { edits };
     const lastCreate = Math.max(...creates.map((s) => s.index));
     const createdAt = new Map(creates.map((s) => [`${s.node.relation.schemaname ?? "public"}.${s.node.idxname}`, s]));
+    const replaced = new Set<number>();
     for (const d of statements) {
       if (d.kind !== "DropStmt" || d.node.removeType !== "OBJECT_INDEX" || d.index > lastCreate || (d.node.objects ?? []).length !== 1) continue;
       const names = nameList(d.node.objects[0].List?.items);
       const c = createdAt.get(listKey(names));
+      // The same index dropped twice before it is created again: the first drop is the one replaced;
+      // the second stays where it is (it runs before the new index exists, as it did).
+      if (c && replaced.has(c.index)) continue;
       if (c && c.index > d.index) {
+        replaced.add(c.index);
         // Same name: build under a temporary name, drop the old index, rename the new one.
         const at = tokenAt(c.tokens, ctx.sql.offset(c.node.relation.location ?? 0));
         const nameToken = c.tokens.slice(0, at < 0 ? c.tokens.length : at).filter((t) => t.kind === "IDENT").at(-1);

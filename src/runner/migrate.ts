@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { GuardError } from "../errors.js";
 import { readFolder, readSql, sha256, type Folder, type JournalEntry } from "../folder/folder.js";
-import { recoverFolder } from "../folder/write.js";
+import { faultHook, recoverFolder } from "../folder/write.js";
 import { parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
 import { quoteIdent, quoteLiteral, relKey, relSql } from "../sql/names.js";
 import { redactSecrets, type Driver } from "./driver.js";
@@ -255,7 +255,11 @@ export async function runFile(driver: Driver, parsed: ParsedSql, bookkeeping: st
       try {
         await driver.query(`SET LOCAL lock_timeout = ${quoteLiteral(o.lockTimeout)}`);
         await driver.query(`SET LOCAL statement_timeout = ${quoteLiteral(o.statementTimeout)}`);
-        for (const s of parsed.statements) await runStatement(driver, parsed, s, o.secrets);
+        for (const s of parsed.statements) {
+          faultHook?.(`statement:${parsed.file}:${s.index}`);
+          await runStatement(driver, parsed, s, o.secrets);
+        }
+        faultHook?.(`bookkeeping:${parsed.file}`);
         await driver.query(bookkeeping);
         await driver.query("COMMIT");
       } catch (e) {
@@ -268,11 +272,13 @@ export async function runFile(driver: Driver, parsed: ParsedSql, bookkeeping: st
   await driver.query(`SET lock_timeout = ${quoteLiteral(o.lockTimeout)}`);
   await driver.query(`SET statement_timeout = 0`);
   for (const s of parsed.statements) {
+    faultHook?.(`statement:${parsed.file}:${s.index}`);
     await withRetries(driver, parsed, s, o.retries, o.backoff, o.log, o.secrets, async () => {
       await repairInvalidIndex(driver, s, o.log);
       await runStatement(driver, parsed, s, o.secrets);
     });
   }
+  faultHook?.(`bookkeeping:${parsed.file}`);
   await driver.query(bookkeeping);
   await driver.query(`RESET lock_timeout`);
   await driver.query(`RESET statement_timeout`);
@@ -334,7 +340,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
         const b = blocked[0];
         const s = f.parsed.statements[b.statement];
         throw new GuardError(
-          `BLOCKED: ${b.rule} (${b.target}): ${b.description}\n  in: ${firstLine(statementSql(f.parsed, s))}` +
+          `BLOCKED: ${b.rule} (${b.target}): ${b.description}\n  in: ${redactSecrets(firstLine(statementSql(f.parsed, s)), secrets)}` +
             (b.approval ? `\n  ${b.approval}` : "") +
             `\n  nothing from ${st.tag} on was applied`,
           { file: `${st.tag}.sql`, line: b.line, column: b.column, exitCode: 1, hint: `approve it on the line above the statement: ${approveDirective(b.rule)}` },
@@ -359,7 +365,8 @@ async function runStatement(driver: Driver, parsed: ParsedSql, s: Statement, sec
     const pos = e?.position ? Number(e.position) : undefined;
     const at = pos ? parsed.position(s.start + pos - 1) : { line: s.line, column: s.column };
     throw new StatementError(
-      `${e?.code ? `[${e.code}] ` : ""}${redactSecrets(String(e?.message ?? e), secrets)}\n  in: ${firstLine(statementSql(parsed, s))}`,
+      // The statement's text is shown too: it may hold the password as well (e.g. ALTER ROLE ... PASSWORD).
+      redactSecrets(`${e?.code ? `[${e.code}] ` : ""}${String(e?.message ?? e)}\n  in: ${firstLine(statementSql(parsed, s))}`, secrets),
       { file: parsed.file, line: at.line, column: at.column, exitCode: 1, cause: e },
     );
   }

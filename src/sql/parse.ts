@@ -355,9 +355,25 @@ function tokensIn(tokens: Token[], start: number, end: number): Token[] {
 }
 
 
-/** Only whitespace and comments (libpg-query refuses an empty query). */
+/**
+ * Only whitespace and comments (libpg-query refuses an empty query). A scan, not a regular expression:
+ * `^(?:\s+|...)*$` backtracked exponentially on a run of whitespace before the first token.
+ */
 function isBlank(text: string): boolean {
-  return /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*$/.test(text);
+  let i = 0;
+  while (i < text.length) {
+    if (/\s/.test(text[i])) i++;
+    else if (text.startsWith("--", i)) {
+      const j = text.indexOf("\n", i);
+      if (j < 0) return true;
+      i = j + 1;
+    } else if (text.startsWith("/*", i)) {
+      const j = text.indexOf("*/", i + 2);
+      if (j < 0) return false;
+      i = j + 2;
+    } else return false;
+  }
+  return true;
 }
 
 /** The UTF-16 offset of the `n`th code point of `text`. */

@@ -17,8 +17,8 @@ export function findWord(tokens: readonly Token[], word: string, from = 0): numb
 }
 
 /**
- * Matches `words` in order starting at tokens[from]; a word ending in `?` is optional.
- * Returns the index of the last matched token, or -1.
+ * Matches `words` in order starting at tokens[from]; a word ending in `?` is optional. Comments
+ * between the words are skipped (`DROP /* x *\/ COLUMN`). Returns the index of the last matched token, or -1.
  */
 export function matchWords(tokens: readonly Token[], from: number, words: readonly string[]): number {
   let i = from;
@@ -26,6 +26,7 @@ export function matchWords(tokens: readonly Token[], from: number, words: readon
   for (const w of words) {
     const optional = w.endsWith("?");
     const word = optional ? w.slice(0, -1) : w;
+    while (tokens[i] && isComment(tokens[i])) i++;
     if (isWord(tokens[i], word)) {
       last = i;
       i++;
