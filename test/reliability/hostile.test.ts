@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GuardError } from "../../src/errors.js";
 import { JOURNAL, readFolder, SUM } from "../../src/folder/folder.js";
@@ -248,7 +248,8 @@ describe("hostile folders: refused with a clear message, no byte changed in or a
         // Every command: exit 2, the message (with its place) on stderr, nothing else changed.
         const runs = await Promise.all(commands(c.name === "missing journal").map((args) => cli(root, args)));
         runs.forEach((run, i) => {
-          const where = e.file ? [e.file, e.line, e.column].filter((p) => p !== undefined).join(":") + ": " : "";
+          // The CLI names the file from its working directory (root), as lint does.
+          const where = e.file ? [relative(root, resolve(dir, e.file)), e.line, e.column].filter((p) => p !== undefined).join(":") + ": " : "";
           expect({ command: commands(c.name === "missing journal")[i].join(" "), status: run.status, stderr: run.stderr.split("\n")[0] }).toEqual({
             command: commands(c.name === "missing journal")[i].join(" "),
             status: 2,
@@ -272,7 +273,9 @@ describe("hostile folders: refused with a clear message, no byte changed in or a
       expect(e.file).toBe("meta/0002_snapshot.json");
       expect(e.line).toBeGreaterThan(1);
       const runs = await Promise.all([["rewrite"], ["check"]].map((args) => cli(root, args)));
-      for (const run of runs) expect({ status: run.status, stderr: run.stderr.split("\n")[0] }).toEqual({ status: 2, stderr: `error: ${e.format().split("\n")[0]}` });
+      const shown = new GuardError(e.message, { file: relative(root, resolve(dir, e.file!)), line: e.line, column: e.column });
+      expect(shown.file).toBe("shop/meta/0002_snapshot.json");
+      for (const run of runs) expect({ status: run.status, stderr: run.stderr.split("\n")[0] }).toEqual({ status: 2, stderr: `error: ${shown.format().split("\n")[0]}` });
       expect(snapshot(root)).toEqual(before);
     });
   });
