@@ -56,3 +56,11 @@ describe("lossless type changes", () => {
     expect(lossless("text[]", "text")).toBe(false);
   });
 });
+
+describe("statements the parser's JSON leaves empty strings out of", () => {
+  // Found by the fuzzer: ADD VALUE '' (refused by PostgreSQL when it runs) crashed the down derivation.
+  it("ADD VALUE '' gives an IRREVERSIBLE step naming the label, not a crash", () => {
+    const down = deriveDown(`ALTER TYPE "public"."s" ADD VALUE '';`, "x.sql", undefined, undefined);
+    expect(down.irreversible).toEqual([`PostgreSQL cannot drop an enum value: '' stays in "public"."s"`]);
+  });
+});

@@ -521,8 +521,10 @@ function invert(s: Statement, ctx: Ctx, file: string): Step[] {
     }
     case "AlterEnumStmt": {
       const type = listSql(listKey(nameList(n.typeName)).split("."));
-      if (n.oldVal) return [step(`ALTER TYPE ${type} RENAME VALUE ${quoteLiteral(n.newVal)} TO ${quoteLiteral(n.oldVal)}`)];
-      return [irreversible(`PostgreSQL cannot drop an enum value: ${quoteLiteral(n.newVal)} stays in ${type}`)];
+      // The parser's JSON leaves an empty string out: '' (which PostgreSQL refuses as a label when it runs) is undefined.
+      const [newVal, oldVal] = [n.newVal ?? "", n.oldVal];
+      if (oldVal) return [step(`ALTER TYPE ${type} RENAME VALUE ${quoteLiteral(newVal)} TO ${quoteLiteral(oldVal)}`)];
+      return [irreversible(`PostgreSQL cannot drop an enum value: ${quoteLiteral(newVal)} stays in ${type}`)];
     }
     case "AlterTableStmt":
       return invertAlterTable(s, ctx);
