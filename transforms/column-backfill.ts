@@ -13,7 +13,7 @@
 import type { AddedStatement, Edit, Note, Statement, StatementTransform, TransformContext, TransformResult } from "../src/transform.js";
 import { oneLine, quoteIdent, relKey, relSql } from "../src/sql/names.js";
 import { backfillBlock, notNullPath } from "../src/sql/phase-sql.js";
-import { tokenAt } from "../src/sql/tokens.js";
+import { removableFrom, tokenAt } from "../src/sql/tokens.js";
 import { isComment } from "../src/sql/parse.js";
 import { hasVolatileCall } from "../src/sql/volatile.js";
 
@@ -39,7 +39,7 @@ function constraintSpans(ctx: TransformContext, s: Statement, constraints: any[]
   return starts.map((first, k) => {
     let last = (k + 1 < starts.length ? starts[k + 1] : tokens.length) - 1;
     while (last > first && isComment(tokens[last])) last--;
-    return [tokens[first - 1].end, tokens[last].end];
+    return [removableFrom(tokens, first), tokens[last].end];
   });
 }
 

@@ -26,7 +26,7 @@ import type { AddedStatement, Edit, Note, Statement, StatementTransform, Transfo
 import { nameList, oneLine, quoteIdent, relKey, relSql, type RangeVar } from "../src/sql/names.js";
 import { directivesAbove, parseSql } from "../src/sql/parse.js";
 import { backfillBlock, castSql, notNullPath, typeChangeNames, typeChangeSwap, typeChangeSync } from "../src/sql/phase-sql.js";
-import { skipQualifiedName, splitTopLevel, tokenAt } from "../src/sql/tokens.js";
+import { codeEndBefore, removableFrom, skipQualifiedName, splitTopLevel, tokenAt } from "../src/sql/tokens.js";
 import { DEFAULT_BATCH_SIZE, primaryKeyOf } from "./column-backfill.js";
 
 const ID = "expand-contract-template";
@@ -228,12 +228,12 @@ function expandContract(ctx: TransformContext, s: Statement, cmd: any, viaText: 
   const group = relAt < 0 ? [] : splitTopLevel(tokens, skipQualifiedName(tokens, relAt))[0];
   if (!group?.length || typeStart <= group[0].start || typeStart >= s.end) return false;
   const using = tokens.findIndex((t) => t.start > typeStart && t.upper === "USING" && t.keyword !== "NO_KEYWORD");
-  const type = ctx.sql.text.slice(typeStart, using >= 0 ? tokens[using - 1].end : s.end).trim();
+  const type = ctx.sql.text.slice(typeStart, using >= 0 ? codeEndBefore(tokens, using) : s.end).trim();
   const names = typeChangeNames(rel.relname, cmd.name);
   const table = relSql(rel);
   // The statement itself becomes the ADD COLUMN of the new type: `ALTER COLUMN "c" SET DATA TYPE` -> `ADD COLUMN IF NOT EXISTS "c_dg_new"`, USING ... removed.
   edits.push({ start: group[0].start, end: typeStart, text: `ADD COLUMN IF NOT EXISTS ${quoteIdent(names.column)} `, by: ID });
-  if (using >= 0) edits.push({ start: tokens[using - 1].end, end: s.end, text: "", by: ID });
+  if (using >= 0) edits.push({ start: removableFrom(tokens, using), end: s.end, text: "", by: ID });
   const final = ctx.snapshot?.tables?.[relKey(rel)]?.columns?.[cmd.name];
   const sync = typeChangeSync(rel, cmd.name, type, viaText);
   const at = (phase: AddedStatement["phase"], order: number, text: string) => added.push({ phase, text, order });

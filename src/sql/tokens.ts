@@ -73,3 +73,20 @@ export function dollarTag(text: string): string {
     if (!text.includes(tag)) return tag;
   }
 }
+
+/**
+ * Where text before tokens[i] can start to be removed along with it: the end of the token before it, or
+ * tokens[i]'s own start when that token is a `--` comment, which ends at its line break: removing the break
+ * would comment out what follows (a `;`, the next statement).
+ */
+export function removableFrom(tokens: readonly Token[], i: number): number {
+  const prev = tokens[i - 1];
+  return prev.kind === "SQL_COMMENT" ? tokens[i].start : prev.end;
+}
+
+/** The end of the last token before tokens[i] that is not a comment. */
+export function codeEndBefore(tokens: readonly Token[], i: number): number {
+  let k = i - 1;
+  while (k > 0 && isComment(tokens[k])) k--;
+  return tokens[k].end;
+}

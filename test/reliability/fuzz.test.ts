@@ -324,6 +324,24 @@ describe("fuzzed drizzle-kit SQL", () => {
     expect(rw.parts[0].text).toContain('-- drizzle-guard: table-rewrite "accounts"."nickname" its current type -> varchar( -- x 120)\n');
   });
 
+  it("regression (found by this fuzzer): text removed after a -- comment keeps the comment's line break (the ; was commented out)", () => {
+    const text = 'ALTER TABLE "accounts" ADD COLUMN "country" text --> statement-breakpoint\n  NOT NULL;\nSELECT 1;';
+    const rw = rewriteSql(text, "f.sql", { split: true });
+    assertAccounted(rw, true);
+    expect(rw.parts[0].text).toContain('ALTER TABLE "accounts" ADD COLUMN IF NOT EXISTS "country" text --> statement-breakpoint\n  ;');
+    // The same for the USING of a type change, and the comment is not part of the new column's type.
+    const dir = join(ROOT, "fixtures", "expand-contract-template");
+    const snap = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8"));
+    const using = rewriteSql('ALTER TABLE "items" ALTER COLUMN "qty" SET DATA TYPE bigint -- wider\n USING "qty"::bigint;', "f.sql", {
+      split: true,
+      snapshot: snap("types.snapshot.json"),
+      previousSnapshot: snap("types.previous-snapshot.json"),
+    });
+    assertAccounted(using, true);
+    expect(using.parts[0].text).toContain('ADD COLUMN IF NOT EXISTS "qty_dg_new" bigint -- wider\n ;');
+    expect(using.parts[0].text).toContain('NEW."qty_dg_new" := NEW."qty"::bigint;');
+  });
+
   it("regression (found by this fuzzer): a file starting with a long run of whitespace parses at once (the blank-file check backtracked exponentially)", () => {
     const started = performance.now();
     expect(parseSql(`${" \n".repeat(5000)}SELECT 1;`, "f.sql").statements).toHaveLength(1);
