@@ -193,7 +193,7 @@ if (want("rss")) {
   results.push({ name: "peak RSS, lint", target: "< 300 MB", ratio: lint, pass: lint < 300 });
   console.log(`peak RSS, drizzle-guard lint DIR: median ${lint.toFixed(0)} MB, max ${Math.max(...runs).toFixed(0)} MB of 3 runs  target < 300 MB: ${lint < 300 ? "met" : "NOT met"}`);
   console.log(`    single thread (DRIZZLE_GUARD_THREADS=1): ${single.toFixed(0)} MB`);
-  console.log(`    drizzle-guard rewrite --dry-run: ${rewrite.toFixed(0)} MB (informational: it holds every snapshot of the folder)`);
+  console.log(`    drizzle-guard rewrite --dry-run: ${rewrite.toFixed(0)} MB (informational: it keeps every rewritten file and diff in memory until the one atomic write)`);
 }
 
 rmSync(empty, { recursive: true, force: true });
