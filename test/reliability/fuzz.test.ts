@@ -16,7 +16,7 @@ import { GuardError } from "../../src/errors.js";
 import { check } from "../../src/lint/check.js";
 import { lintText } from "../../src/lint/lint.js";
 import { rewriteFolder } from "../../src/rewrite.js";
-import { rewriteSql, type SqlRewrite } from "../../src/rewrite-sql.js";
+import { NON_TX_HEADER, rewriteSql, type SqlRewrite } from "../../src/rewrite-sql.js";
 import { parseSql, scanTokens } from "../../src/sql/parse.js";
 import { CORPUS } from "../helpers/corpus.js";
 import { snapshot } from "../helpers/folder.js";
@@ -340,6 +340,29 @@ describe("fuzzed drizzle-kit SQL", () => {
     assertAccounted(using, true);
     expect(using.parts[0].text).toContain('ADD COLUMN IF NOT EXISTS "qty_dg_new" bigint -- wider\n ;');
     expect(using.parts[0].text).toContain('NEW."qty_dg_new" := NEW."qty"::bigint;');
+  });
+
+  it("regression (found by this fuzzer): a last statement without ; gets one when a statement is placed after it (they ran together)", () => {
+    const text = 'DROP INDEX "a_idx";--> statement-breakpoint\nCREATE UNIQUE INDEX "a_idx" ON "t" USING btree ("b") -- last\n';
+    const rename = 'DO $$ BEGIN\nIF to_regclass(\'"a_idx_dg_new"\') IS NOT NULL THEN\nALTER INDEX "a_idx_dg_new" RENAME TO "a_idx";\nEND IF;\nEND $$;';
+    // A new migration: the CREATE is moved before the DROP.
+    const moved = rewriteSql(text, "f.sql", { split: true });
+    assertAccounted(moved, true);
+    expect(moved.parts.map((p) => p.text)).toEqual([
+      NON_TX_HEADER +
+        'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "a_idx_dg_new" ON "t" USING btree ("b"); -- last--> statement-breakpoint\n' +
+        'DROP INDEX CONCURRENTLY IF EXISTS "a_idx";--> statement-breakpoint\n' +
+        rename,
+    ]);
+    // A file that runs without a transaction stays in one piece: the rename is appended after it.
+    const appended = rewriteSql(`-- drizzle-guard: transaction=off\n${text}`, "f.sql", { split: true });
+    assertAccounted(appended, true);
+    expect(appended.parts.map((p) => p.text)).toEqual([
+      "-- drizzle-guard: transaction=off\n" +
+        'DROP INDEX CONCURRENTLY IF EXISTS "a_idx";--> statement-breakpoint\n' +
+        'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "a_idx_dg_new" ON "t" USING btree ("b"); -- last--> statement-breakpoint\n' +
+        rename,
+    ]);
   });
 
   it("regression (found by this fuzzer): a file starting with a long run of whitespace parses at once (the blank-file check backtracked exponentially)", () => {
