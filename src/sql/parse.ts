@@ -126,6 +126,14 @@ export function parseSql(text: string, file = "<sql>", opts: { scan?: boolean } 
   const position = (offset: number) => positionOf(starts, offset);
   const toUtf16 = byteToUtf16Mapper(text);
 
+  // libpg-query reads the text as a C string: everything after a NUL would be silently left out
+  // (`SELECT 1;\0DROP TABLE t;` parsed as one SELECT). PostgreSQL does not accept NUL in SQL text either.
+  const nul = text.indexOf("\0");
+  if (nul >= 0) {
+    const at = position(nul);
+    throw new GuardError("NUL character (U+0000) in the SQL text: PostgreSQL does not accept it, and the parser would stop reading there", { file, line: at.line, column: at.column });
+  }
+
   let ast: { stmts?: Array<{ stmt: Record<string, any>; stmt_location?: number; stmt_len?: number }> };
   try {
     ast = isBlank(text) ? { stmts: [] } : (parseSync(text) as any);

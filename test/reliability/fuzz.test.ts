@@ -365,6 +365,14 @@ describe("fuzzed drizzle-kit SQL", () => {
     ]);
   });
 
+  it("regression (found by this fuzzer): a NUL character is refused at its place (the parser stopped reading there and the SQL after it went unseen)", () => {
+    const text = 'SELECT 1;\n\0 DROP TABLE "accounts";\n';
+    for (const f of [() => parseSql(text, "f.sql"), () => rewriteSql(text, "f.sql", { split: false }), () => lintText(text, "f.sql")]) {
+      const e = refusal(f, text, "f.sql")!;
+      expect(e.format()).toBe("f.sql:2:1: NUL character (U+0000) in the SQL text: PostgreSQL does not accept it, and the parser would stop reading there");
+    }
+  });
+
   it("regression (found by this fuzzer): a file starting with a long run of whitespace parses at once (the blank-file check backtracked exponentially)", () => {
     const started = performance.now();
     expect(parseSql(`${" \n".repeat(5000)}SELECT 1;`, "f.sql").statements).toHaveLength(1);
