@@ -373,6 +373,17 @@ describe("fuzzed drizzle-kit SQL", () => {
     }
   });
 
+  it("regression (found by this fuzzer): control characters in a comment or literal are scanned (the scanner's JSON held them unescaped, JSON.parse threw)", () => {
+    const text = `ALTER TABLE "t" DROP COLUMN "c"; -- \x0e\x01\x0b\nSELECT 'a\x1fb' \x0c;\n`;
+    const parsed = parseSql(text, "f.sql", { scan: true });
+    expect(parsed.tokens.map((t) => t.text)).toEqual(['ALTER', 'TABLE', '"t"', 'DROP', 'COLUMN', '"c"', ";", "-- \x0e\x01\x0b", "SELECT", "'a\x1fb'", ";"]);
+    expect(parsed.tokens.every((t) => text.slice(t.start, t.end) === t.text)).toBe(true);
+    const rw = rewriteSql(text, "f.sql", { split: false });
+    assertAccounted(rw, false);
+    expect(rw.parts[0].text).toBe(`ALTER TABLE "t" DROP COLUMN IF EXISTS "c"; -- \x0e\x01\x0b\nSELECT 'a\x1fb' \x0c;\n`);
+    assertLinted(text);
+  });
+
   it("regression (found by this fuzzer): a file starting with a long run of whitespace parses at once (the blank-file check backtracked exponentially)", () => {
     const started = performance.now();
     expect(parseSql(`${" \n".repeat(5000)}SELECT 1;`, "f.sql").statements).toHaveLength(1);
