@@ -202,9 +202,14 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
   const timeouts = options.split && options.timeouts && !statements.slice(0, 2).some(isTimeoutSet) ? options.timeouts : undefined;
 
   const appended = (list: AddedStatement[]) => list.map((a) => a.text).join(`${BREAKPOINT}\n`);
+  /**
+   * The file's last statement may have no `;`; one is inserted right after it (after the transforms' own
+   * inserts there) when a statement follows it in the output, else the two would run together as one.
+   */
+  const terminate = (s: Statement | undefined): Edit[] => (s && s.semicolon < 0 ? [{ start: s.end, end: s.end, text: ";", by: "rewrite" }] : []);
   const whole = (nonTransactional: boolean, header: boolean): SqlPart[] => {
     const head = (header ? NON_TX_HEADER : "") + (timeouts && statements.length ? timeoutLines(timeouts, !nonTransactional) : "");
-    const all = head ? [{ start: 0, end: 0, text: head, by: "rewrite" }, ...edits] : edits;
+    const all = [...(head ? [{ start: 0, end: 0, text: head, by: "rewrite" }] : []), ...edits, ...(added.length ? terminate(statements.at(-1)) : [])];
     let text = applyEdits(input, all, 0, input.length, file);
     if (added.length) text = text.replace(/;?\s*$/, (m) => (m.includes(";") ? ";" : "") + `${BREAKPOINT}\n` + appended(added));
     return [{ text, nonTransactional, statements: statements.map((s) => s.index) }];
@@ -254,9 +259,10 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
       let chunk: string;
       if (item.statement) {
         const [from, to] = chunkRange(parsed, item.statement.index);
+        const own = edits.filter((e) => e.start >= from && e.end <= to && !(e.start === to && to !== input.length));
         chunk = applyEdits(
           input,
-          edits.filter((e) => e.start >= from && e.end <= to && !(e.start === to && to !== input.length)),
+          k < items.length - 1 ? [...own, ...terminate(item.statement)] : own,
           from,
           to,
           file,

@@ -64,3 +64,17 @@ describe("statements the parser's JSON leaves empty strings out of", () => {
     expect(down.irreversible).toEqual([`PostgreSQL cannot drop an enum value: '' stays in "public"."s"`]);
   });
 });
+
+describe("names with line breaks", () => {
+  // A quoted name can hold a line break: in a comment line, the rest of it was SQL in the down file.
+  it("a comment naming them stays on one line", () => {
+    const down = deriveDown('ALTER TABLE "t" DROP CONSTRAINT "k\nDROP TABLE v";', "x.sql", {}, undefined);
+    expect(down.text).toBe(
+      "-- Down file of x.sql: its statements undone in reverse order (drizzle's migrator never reads this file).\n" +
+        "-- nothing to undo: constraint k DROP TABLE v is not in the snapshot before this migration (a helper constraint)\n",
+    );
+    const irreversible = deriveDown(`ALTER TYPE "s" ADD VALUE 'x\nDROP TABLE y';`, "x.sql", undefined, undefined);
+    expect(irreversible.irreversible).toEqual([`PostgreSQL cannot drop an enum value: 'x DROP TABLE y' stays in "public"."s"`]);
+    expect(irreversibleSteps(parseSql(irreversible.text)).map((s) => s.reason)).toEqual(irreversible.irreversible);
+  });
+});

@@ -11,7 +11,7 @@ import { applyEdits } from "../engine.js";
 import { buildContext } from "../rewrite-sql.js";
 import { parsePlpgsqlBlock, parseSql, type ParsedSql, type Statement } from "../sql/parse.js";
 import { castSql, columnExists, doIf, isTypeChangeHelper, notNullHelperName, typeChangeNames, typeChangeSync } from "../sql/phase-sql.js";
-import { listKey, listSql, nameList, quoteIdent, quoteLiteral, relKey, relSql, type RangeVar } from "../sql/names.js";
+import { listKey, listSql, nameList, oneLine, quoteIdent, quoteLiteral, relKey, relSql, type RangeVar } from "../sql/names.js";
 import { guards } from "../../transforms/guards.js";
 import {
   addConstraintSql,
@@ -50,8 +50,10 @@ export interface DownFile {
   irreversible: string[];
 }
 
-const step = (sql: string[] | string, ...comments: string[]): Step => ({ comments, sql: Array.isArray(sql) ? sql : [sql] });
-const note = (...comments: string[]): Step => ({ comments, sql: [] });
+// A comment names objects, whose quoted names can hold line breaks: kept on one line, the rest of a name
+// would be SQL in the down file.
+const step = (sql: string[] | string, ...comments: string[]): Step => ({ comments: comments.map(oneLine), sql: Array.isArray(sql) ? sql : [sql] });
+const note = (...comments: string[]): Step => step([], ...comments);
 const irreversible = (why: string, sql: string[] | string = []): Step => step(sql, `${IRREVERSIBLE}: ${why}`);
 const cannot = (what: string): Step => irreversible(`drizzle-guard cannot invert ${what}`);
 const nothing = (why: string): Step => note(`nothing to undo: ${why}`);
@@ -588,7 +590,7 @@ export function deriveDown(upText: string, upFile: string, before: Snapshot | un
   const steps = [...sets.map((s) => step(s.text)), ...[...body].reverse().flatMap((s) => invert(s, ctx, upFile))];
   const head =
     (parsed.nonTransactional ? NON_TX_HEADER : "") +
-    `-- Down file of ${upFile}: its statements undone in reverse order (drizzle's migrator never reads this file).\n`;
+    `-- Down file of ${oneLine(upFile)}: its statements undone in reverse order (drizzle's migrator never reads this file).\n`;
   const file = upFile.replace(/\.sql$/, ".down.sql");
   const { text } = guarded(render(head, steps), file);
   return {

@@ -126,6 +126,14 @@ export function parseSql(text: string, file = "<sql>", opts: { scan?: boolean } 
   const position = (offset: number) => positionOf(starts, offset);
   const toUtf16 = byteToUtf16Mapper(text);
 
+  // libpg-query reads the text as a C string: everything after a NUL would be silently left out
+  // (`SELECT 1;\0DROP TABLE t;` parsed as one SELECT). PostgreSQL does not accept NUL in SQL text either.
+  const nul = text.indexOf("\0");
+  if (nul >= 0) {
+    const at = position(nul);
+    throw new GuardError("NUL character (U+0000) in the SQL text: PostgreSQL does not accept it, and the parser would stop reading there", { file, line: at.line, column: at.column });
+  }
+
   let ast: { stmts?: Array<{ stmt: Record<string, any>; stmt_location?: number; stmt_len?: number }> };
   try {
     ast = isBlank(text) ? { stmts: [] } : (parseSync(text) as any);
@@ -175,7 +183,7 @@ type RawStmt = { stmt: Record<string, any>; stmt_location?: number; stmt_len?: n
  * a complete statement too, e.g. a PL/pgSQL body or a qualified name held in a string literal.
  */
 export function scanTokens(text: string, toUtf16: (b: number) => number = byteToUtf16Mapper(text)): Token[] {
-  const rawTokens = text.trim() === "" ? [] : scanSync(text).tokens;
+  const rawTokens = text.trim() === "" ? [] : scanSync(scannable(text)).tokens;
   return rawTokens.map((t) => {
     const start = toUtf16(t.start);
     const end = toUtf16(t.end);
@@ -190,6 +198,17 @@ export function scanTokens(text: string, toUtf16: (b: number) => number = byteTo
       upper: keyword === "NO_KEYWORD" ? tokenText : tokenText.toUpperCase(),
     };
   });
+}
+
+/**
+ * The scanner's JSON holds each token's text with control characters unescaped, which JSON.parse refuses
+ * (a comment or literal holding U+000E threw a SyntaxError). Only offsets and kinds are read from it (the
+ * text is taken from `text`), so the scan is of a copy in which each such character is replaced by one
+ * that scans the same way and has the same UTF-8 width: \v and \f (whitespace) by a space, the others (a
+ * one-character token outside literals and comments) by DEL.
+ */
+function scannable(text: string): string {
+  return text.replace(/[\x01-\x08\x0b\x0c\x0e-\x1f]/g, (c) => (c === "\x0b" || c === "\x0c" ? " " : "\x7f"));
 }
 
 /** Statement spans from the scanner's tokens: the general way, for any text libpg-query parses. */

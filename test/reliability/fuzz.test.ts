@@ -16,7 +16,7 @@ import { GuardError } from "../../src/errors.js";
 import { check } from "../../src/lint/check.js";
 import { lintText } from "../../src/lint/lint.js";
 import { rewriteFolder } from "../../src/rewrite.js";
-import { rewriteSql, type SqlRewrite } from "../../src/rewrite-sql.js";
+import { NON_TX_HEADER, rewriteSql, type SqlRewrite } from "../../src/rewrite-sql.js";
 import { parseSql, scanTokens } from "../../src/sql/parse.js";
 import { CORPUS } from "../helpers/corpus.js";
 import { snapshot } from "../helpers/folder.js";
@@ -340,6 +340,48 @@ describe("fuzzed drizzle-kit SQL", () => {
     assertAccounted(using, true);
     expect(using.parts[0].text).toContain('ADD COLUMN IF NOT EXISTS "qty_dg_new" bigint -- wider\n ;');
     expect(using.parts[0].text).toContain('NEW."qty_dg_new" := NEW."qty"::bigint;');
+  });
+
+  it("regression (found by this fuzzer): a last statement without ; gets one when a statement is placed after it (they ran together)", () => {
+    const text = 'DROP INDEX "a_idx";--> statement-breakpoint\nCREATE UNIQUE INDEX "a_idx" ON "t" USING btree ("b") -- last\n';
+    const rename = 'DO $$ BEGIN\nIF to_regclass(\'"a_idx_dg_new"\') IS NOT NULL THEN\nALTER INDEX "a_idx_dg_new" RENAME TO "a_idx";\nEND IF;\nEND $$;';
+    // A new migration: the CREATE is moved before the DROP.
+    const moved = rewriteSql(text, "f.sql", { split: true });
+    assertAccounted(moved, true);
+    expect(moved.parts.map((p) => p.text)).toEqual([
+      NON_TX_HEADER +
+        'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "a_idx_dg_new" ON "t" USING btree ("b"); -- last--> statement-breakpoint\n' +
+        'DROP INDEX CONCURRENTLY IF EXISTS "a_idx";--> statement-breakpoint\n' +
+        rename,
+    ]);
+    // A file that runs without a transaction stays in one piece: the rename is appended after it.
+    const appended = rewriteSql(`-- drizzle-guard: transaction=off\n${text}`, "f.sql", { split: true });
+    assertAccounted(appended, true);
+    expect(appended.parts.map((p) => p.text)).toEqual([
+      "-- drizzle-guard: transaction=off\n" +
+        'DROP INDEX CONCURRENTLY IF EXISTS "a_idx";--> statement-breakpoint\n' +
+        'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "a_idx_dg_new" ON "t" USING btree ("b"); -- last--> statement-breakpoint\n' +
+        rename,
+    ]);
+  });
+
+  it("regression (found by this fuzzer): a NUL character is refused at its place (the parser stopped reading there and the SQL after it went unseen)", () => {
+    const text = 'SELECT 1;\n\0 DROP TABLE "accounts";\n';
+    for (const f of [() => parseSql(text, "f.sql"), () => rewriteSql(text, "f.sql", { split: false }), () => lintText(text, "f.sql")]) {
+      const e = refusal(f, text, "f.sql")!;
+      expect(e.format()).toBe("f.sql:2:1: NUL character (U+0000) in the SQL text: PostgreSQL does not accept it, and the parser would stop reading there");
+    }
+  });
+
+  it("regression (found by this fuzzer): control characters in a comment or literal are scanned (the scanner's JSON held them unescaped, JSON.parse threw)", () => {
+    const text = `ALTER TABLE "t" DROP COLUMN "c"; -- \x0e\x01\x0b\nSELECT 'a\x1fb' \x0c;\n`;
+    const parsed = parseSql(text, "f.sql", { scan: true });
+    expect(parsed.tokens.map((t) => t.text)).toEqual(['ALTER', 'TABLE', '"t"', 'DROP', 'COLUMN', '"c"', ";", "-- \x0e\x01\x0b", "SELECT", "'a\x1fb'", ";"]);
+    expect(parsed.tokens.every((t) => text.slice(t.start, t.end) === t.text)).toBe(true);
+    const rw = rewriteSql(text, "f.sql", { split: false });
+    assertAccounted(rw, false);
+    expect(rw.parts[0].text).toBe(`ALTER TABLE "t" DROP COLUMN IF EXISTS "c"; -- \x0e\x01\x0b\nSELECT 'a\x1fb' \x0c;\n`);
+    assertLinted(text);
   });
 
   it("regression (found by this fuzzer): a file starting with a long run of whitespace parses at once (the blank-file check backtracked exponentially)", () => {
