@@ -4,10 +4,10 @@
  * the duplicate-object SQLSTATE) where it has not.
  */
 import type { Edit, Note, Statement, StatementTransform, TransformContext, TransformResult } from "../src/transform.js";
-import { dollarTag, findWord, matchWords, skipQualifiedName, splitTopLevel, tokenAt } from "../src/sql/tokens.js";
+import { findWord, matchWords, skipQualifiedName, splitTopLevel, tokenAt } from "../src/sql/tokens.js";
 import { listSql, nameList, quoteLiteral, relKey, relSql, type RangeVar } from "../src/sql/names.js";
 import type { Token } from "../src/sql/parse.js";
-import { constraintMissing, regclass } from "../src/sql/phase-sql.js";
+import { constraintMissing, dollarTag, regclass } from "../src/sql/phase-sql.js";
 
 const ID = "guards";
 

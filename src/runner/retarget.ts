@@ -15,7 +15,7 @@
  */
 import { applyEdits } from "../engine.js";
 import { GuardError } from "../errors.js";
-import { dollarTag } from "../sql/tokens.js";
+import { dollarTag } from "../sql/phase-sql.js";
 import { isComment, parsePlpgsqlBlock, parseSql, scanTokens, type ParsedSql, type Statement, type Token } from "../sql/parse.js";
 import { quoteIdent, quoteLiteral } from "../sql/names.js";
 

@@ -13,9 +13,18 @@ export function constraintMissing(rel: RangeVar, conname: string): string {
   return `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = ${regclass(rel)} AND conname = ${quoteLiteral(conname)})`;
 }
 
+/** A dollar-quote tag that does not occur in `text`. */
+export function dollarTag(text: string): string {
+  if (!text.includes("$$")) return "$$";
+  for (let n = 0; ; n++) {
+    const tag = n === 0 ? "$dg$" : `$dg${n}$`;
+    if (!text.includes(tag)) return tag;
+  }
+}
+
 /** `DO $$ BEGIN IF <condition> THEN <statement>; END IF; END $$;` (the guards transform's shape). */
 export function doIf(condition: string, statement: string): string {
-  const tag = statement.includes("$$") ? "$dg$" : "$$";
+  const tag = dollarTag(statement);
   return `DO ${tag} BEGIN\nIF ${condition} THEN\n${statement};\nEND IF;\nEND ${tag};`;
 }
 
@@ -87,7 +96,7 @@ export function backfillBlock(rel: RangeVar, column: string, expression: string,
       `\t\tCOMMIT;\n` +
       `\t\tEXIT WHEN done = 0;\n` +
       `\tEND LOOP;\nEND`;
-  const tag = body.includes("$$") ? "$dg$" : "$$";
+  const tag = dollarTag(body);
   return `DO ${tag}\n${body}\n${tag};`;
 }
 
@@ -126,7 +135,7 @@ export function typeChangeSync(
   const fn = syncFunctionSql(rel, names.sync);
   const table = relSql(rel);
   const body = `BEGIN\n\tNEW.${quoteIdent(names.column)} := NEW.${castSql(column, type, viaText)};\n\tRETURN NEW;\nEND`;
-  const tag = body.includes("$$") ? "$dg$" : "$$";
+  const tag = dollarTag(body);
   const trigger = `CREATE TRIGGER ${quoteIdent(names.sync)} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}()`;
   return {
     createFunction: `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS ${tag}\n${body}\n${tag};`,

@@ -65,14 +65,6 @@ export function splitTopLevel(tokens: readonly Token[], from: number): Token[][]
   return groups;
 }
 
-/** A dollar-quote tag that does not occur in `text`. */
-export function dollarTag(text: string): string {
-  if (!text.includes("$$")) return "$$";
-  for (let n = 0; ; n++) {
-    const tag = n === 0 ? "$dg$" : `$dg${n}$`;
-    if (!text.includes(tag)) return tag;
-  }
-}
 
 /**
  * Where text before tokens[i] can start to be removed along with it: the end of the token before it, or
