@@ -131,16 +131,10 @@ export async function generate(config: ResolvedConfig, passthrough: string[], op
   rewriting.catch(() => undefined); // awaited below, or not needed when drizzle-kit made nothing
   const { code, stderr } = await running;
   faultHook?.("generate:after-drizzle-kit");
-  if (!existsSync(join(config.out, "meta", "_journal.json"))) {
-    undoGenerate(config.out);
-    if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: 2 });
-    const failure = silentFailure(stderr);
-    if (failure) throw failure;
-    return { newTags: [], drizzleKitExit: code };
-  }
-  const after = readFolder(config.out);
-  const newTags = after.journal.entries.map((e) => e.tag).filter((t) => !known.has(t));
-  if (newTags.length === 0) {
+  const after = existsSync(join(config.out, "meta", "_journal.json")) ? readFolder(config.out) : undefined;
+  const newTags = (after?.journal.entries ?? []).map((e) => e.tag).filter((t) => !known.has(t));
+  if (!after || newTags.length === 0) {
+    // No migration added: drizzle-kit failed, or found no change.
     undoGenerate(config.out);
     if (code !== 0) throw new GuardError(`drizzle-kit generate failed (exit ${code})`, { exitCode: 2 });
     const failure = silentFailure(stderr);
