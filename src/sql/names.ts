@@ -1,6 +1,5 @@
 /** Identifier helpers shared by transforms and the runner. Pure functions over libpg-query nodes. */
 
-/** Quotes an identifier the way PostgreSQL's quote_ident would for any name: always quoted. */
 /**
  * Text for a `--` comment line: line breaks (which would end the comment and turn the rest into SQL)
  * become spaces. For names and SQL fragments written into generated comments.
@@ -9,6 +8,7 @@ export function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, " ");
 }
 
+/** Quotes an identifier the way PostgreSQL's quote_ident would for any name: always quoted. */
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
