@@ -10,6 +10,7 @@ import pc from "picocolors";
 import { checkDuration, loadConfig, type ResolvedConfig } from "./config.js";
 import { GuardError, isGuardError } from "./errors.js";
 import type { RewritePlan } from "./rewrite.js";
+import type { CanonicalStatus } from "./drift/report.js";
 import { connectPg, credentialsToUrl, openPglite, passwordOf, redactUrl, type Driver } from "./runner/driver.js";
 import type { EntryStatus } from "./runner/migrate.js";
 import type { RollbackOptions } from "./runner/rollback.js";
@@ -191,7 +192,7 @@ export async function openDriver(
 ): Promise<{ driver: Driver; label: string; secrets: string[] }> {
   const db = databaseOf(config, o);
   if ("pglite" in db && opts.existing && db.pglite !== undefined && !existsSync(db.pglite)) {
-    throw new GuardError(`no PGlite database at ${relative(process.cwd(), db.pglite) || "."}`, { hint: "check the folder; drizzle-guard migrate --pglite DIR creates one" });
+    throw new GuardError(`no PGlite database at ${shownPath(db.pglite, ".")}`, { hint: "check the folder; drizzle-guard migrate --pglite DIR creates one" });
   }
   if ("pglite" in db) return { driver: await openPglite(db.pglite), label: `pglite ${o.pglite ?? db.pglite ?? "(memory)"}`, secrets: [] };
   const secret = passwordOf(db.url);
@@ -243,13 +244,17 @@ function phaseFlag(o: any): "expand" | undefined {
   return "expand";
 }
 
+/** What migrate applies with, from its flags and the config: one database or every tenant alike. */
+type ApplyFlags = ReturnType<typeof timeoutFlags> & ReturnType<typeof retryFlags> & { phase: "expand" | undefined };
+
 export async function runMigrate(o: any, print: Print): Promise<number> {
-  retryFlags(o);
-  phaseFlag(o);
+  // Flags are checked before the config is read and before anything connects.
+  const retry = retryFlags(o);
+  const phase = phaseFlag(o);
   const config = await loadConfig({ config: o.config });
-  const timeouts = timeoutFlags(o, config);
+  const flags: ApplyFlags = { ...timeoutFlags(o, config), ...retry, phase };
   const out = outDir(config, o.out);
-  if (isFanOut(o)) return o.dryRun ? tenantsStatusCommand(config, out, o, print) : fanOutCommand(config, out, o, print);
+  if (isFanOut(o)) return o.dryRun ? tenantsStatusCommand(config, out, o, print) : fanOutCommand(config, out, o, flags, print);
   const { driver, label, secrets } = await openDriver(config, o);
   try {
     print(`${o.dryRun ? "checking" : "migrating"} ${label}`);
@@ -257,11 +262,9 @@ export async function runMigrate(o: any, print: Print): Promise<number> {
     const r = await onFolder(out, () => migrate({
       ...runnerConfig(config, out),
       driver,
-      ...timeouts,
-      ...retryFlags(o),
+      ...flags,
       dryRun: !!o.dryRun,
       allowOutOfOrder: !!o.allowOutOfOrder,
-      phase: phaseFlag(o),
       secrets,
       log: print,
     }));
@@ -290,8 +293,8 @@ export async function runRollback(o: any, print: Print): Promise<number> {
   const out = outDir(config, o.out);
   const steps = o.steps === undefined ? undefined : count(o.steps, "--steps", 1);
   if (steps === 0) throw new GuardError("--steps must be a whole number of at least 1, got \"0\"");
-  retryFlags(o);
-  const timeouts = timeoutFlags(o, config);
+  const retry = retryFlags(o);
+  const { lockTimeout } = timeoutFlags(o, config);
   const { driver, label, secrets } = await openDriver(config, o, { existing: true });
   const { rollback } = await import("./runner/rollback.js");
   try {
@@ -301,8 +304,8 @@ export async function runRollback(o: any, print: Print): Promise<number> {
       steps,
       to: o.to === undefined ? undefined : String(o.to),
       force: !!o.force,
-      lockTimeout: timeouts.lockTimeout,
-      ...retryFlags(o),
+      lockTimeout,
+      ...retry,
       secrets,
       log: print,
       shownPath: (f) => shownPath(out, f),
@@ -422,7 +425,7 @@ async function fanOutProgress(total: number, print: Print): Promise<Progress> {
   return process.stdout.isTTY && !process.env.CI ? ttyProgress(total, process.stdout) : plainProgress(total, print);
 }
 
-async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print: Print): Promise<number> {
+async function fanOutCommand(config: ResolvedConfig, out: string, o: any, flags: ApplyFlags, print: Print): Promise<number> {
   // A report that cannot be written is an input error found before any tenant is touched.
   const { existsSync, writeFileSync } = await import("node:fs");
   if (o.report !== undefined && (typeof o.report !== "string" || !existsSync(dirname(resolve(o.report)))))
@@ -446,10 +449,8 @@ async function fanOutCommand(config: ResolvedConfig, out: string, o: any, print:
         canary,
         continueOnError: !!o.continueOnError,
         searchPath: searchPathOf(o),
-        ...timeoutFlags(o, config),
-        ...retryFlags(o),
+        ...flags,
         allowOutOfOrder: !!o.allowOutOfOrder,
-        phase: phaseFlag(o),
         secrets: t.secrets,
         onEvent: progress.onEvent,
       });
@@ -515,7 +516,7 @@ export async function runCheck(o: { config?: string; out?: string; format?: stri
   const config = await loadConfig({ config: o.config });
   const out = outDir(config, o.out);
   const [{ check }, { emit }] = await Promise.all([import("./lint/check.js"), import("./lint/run.js")]);
-  const r = await onFolder(out, async () => check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: relative(process.cwd(), out) || "." }));
+  const r = await onFolder(out, async () => check(out, { naming: config.guard.naming, approvals: config.guard.approve, levels: config.guard.rules, display: shownPath(out, ".") }));
   emit(format, r.lint, r.checks, print);
   return r.checks.every((c) => c.ok) ? 0 : 1;
 }
@@ -556,7 +557,7 @@ export async function runDrift(o: DriftCommandOptions, print: Print): Promise<nu
   const r = await drift({ config, out: outDir(config, o.out), url });
   const target = url === undefined ? `the schema files (${[config.schema].flat().join(", ")})` : redactUrl(url);
   const text = renderCanonical(r.expected);
-  let canonical: { file: string; written: boolean; matches: boolean } | null = null;
+  let canonical: CanonicalStatus | null = null;
   let patch = "";
   if (o.write !== undefined) {
     writeFileSync(resolve(String(o.write)), text);
