@@ -4,6 +4,7 @@
  * An optional drizzle-guard.config.{ts,js,mjs,json} beside it holds drizzle-guard's own options.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, extname, join, resolve } from "node:path";
 import { GuardError } from "./errors.js";
 import type { Naming } from "./transform.js";
@@ -85,6 +86,18 @@ export async function importFile(path: string, opts: { interopDefault: boolean }
     return await jiti.import(path);
   } catch (e: any) {
     throw new GuardError(`cannot load ${path}: ${e.message}`, { file: path, cause: e });
+  }
+}
+
+/**
+ * A module of the user's project (drizzle-kit, drizzle-orm: the project's versions, not drizzle-guard's),
+ * resolved from its folder; when the package is missing, says so and how to install it. `why`: what needs it.
+ */
+export function resolveFromProject(cwd: string, id: string, pkg: string, why?: string): string {
+  try {
+    return createRequire(join(cwd, "noop.js")).resolve(id);
+  } catch {
+    throw new GuardError(`${pkg} is not installed in this project${why ? `: ${why}` : ""}`, { hint: `npm install -D ${pkg}` });
   }
 }
 

@@ -6,24 +6,17 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { GuardError } from "./errors.js";
 import { readFolder } from "./folder/folder.js";
 import { beginGenerate, undoGenerate, faultHook, GENERATE_MARKER, recoverFolder } from "./folder/write.js";
-import type { ResolvedConfig } from "./config.js";
+import { resolveFromProject, type ResolvedConfig } from "./config.js";
 import type { RewritePlan } from "./rewrite.js";
 import { stampToMs } from "../transforms/timestamp-names.js";
 
 export function resolveDrizzleKit(cwd: string): string {
-  const require = createRequire(join(cwd, "noop.js"));
-  let pkg: string;
-  try {
-    // package.json is not exported: resolve the main entry, which sits beside bin.cjs.
-    pkg = require.resolve("drizzle-kit");
-  } catch {
-    throw new GuardError("drizzle-kit is not installed in this project", { hint: "npm install -D drizzle-kit" });
-  }
+  // package.json is not exported: resolve the main entry, which sits beside bin.cjs.
+  const pkg = resolveFromProject(cwd, "drizzle-kit", "drizzle-kit");
   const bin = join(dirname(pkg), "bin.cjs");
   if (!existsSync(bin)) throw new GuardError(`drizzle-kit at ${dirname(pkg)} has no bin.cjs`);
   return bin;

@@ -65,10 +65,13 @@ export async function migrationsCatalog(config: ResolvedConfig, out = config.out
   }
 }
 
-/** The catalog the schema files describe (drizzle-kit push into an empty PGlite: `empty`, default a new one). */
-export async function schemaCatalog(config: ResolvedConfig, empty?: PGlite): Promise<Catalog> {
+/**
+ * The catalog the schema files describe (drizzle-kit push into an empty PGlite: `empty`, default a new one;
+ * `files`: the schema files, default those the config names).
+ */
+export async function schemaCatalog(config: ResolvedConfig, empty?: PGlite, files?: string[]): Promise<Catalog> {
   const { pushSchemaToPglite } = await import("./schema.js");
-  const { driver } = await pushSchemaToPglite(config, empty);
+  const { driver } = await pushSchemaToPglite(config, empty, files);
   try {
     return await readCatalog(driver, catalogOptions(config));
   } finally {
@@ -103,7 +106,7 @@ export async function drift(opts: DriftOptions): Promise<DriftResult> {
     return { against: "database", expected, actual, differences: diffCatalogs(expected, actual) };
   }
   const { schemaFiles } = await import("./schema.js");
-  schemaFiles(opts.config.cwd, opts.config.schema); // a wrong `schema` fails before the migrations are applied
+  const files = schemaFiles(opts.config.cwd, opts.config.schema); // a wrong `schema` fails before the migrations are applied
   // Starting PGlite (initdb) is most of a run's time; a clone of a fresh one is about twice as quick.
   const empty = await newPglite();
   const twin = (await empty.clone()) as PGlite;
@@ -114,6 +117,6 @@ export async function drift(opts: DriftOptions): Promise<DriftResult> {
     await twin.close();
     throw e;
   }
-  const actual = await schemaCatalog(opts.config, twin);
+  const actual = await schemaCatalog(opts.config, twin, files);
   return { against: "schema", expected, actual, differences: diffCatalogs(expected, actual) };
 }

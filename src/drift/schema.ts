@@ -9,7 +9,7 @@ import { readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative, resolve, sep } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
-import { importFile, type ResolvedConfig } from "../config.js";
+import { importFile, resolveFromProject, type ResolvedConfig } from "../config.js";
 import { GuardError } from "../errors.js";
 import { newPglite, pgliteDriver, type Driver } from "../runner/driver.js";
 
@@ -84,14 +84,7 @@ export async function loadSchemaExports(files: string[]): Promise<Record<string,
 }
 
 function requireFromProject(cwd: string, id: string, pkg: string): any {
-  const require = createRequire(join(cwd, "noop.js"));
-  let path: string;
-  try {
-    path = require.resolve(id);
-  } catch {
-    throw new GuardError(`${pkg} is not installed in this project: drift loads ${id} from it`, { hint: `npm install -D ${pkg}` });
-  }
-  return require(path);
+  return createRequire(join(cwd, "noop.js"))(resolveFromProject(cwd, id, pkg, `drift loads ${id} from it`));
 }
 
 /** drizzle-kit's push writes a progress line on stdout; drift's own output (--format json) must stay clean. */
@@ -110,13 +103,17 @@ async function quietly<T>(work: () => Promise<T>): Promise<T> {
  * drizzle-kit's pushSchema does not take `casing`; with `casing` in the config the statements are
  * drizzle-kit's generateMigration from an empty snapshot, which is what `generate` writes for it.
  */
-export async function pushSchemaToPglite(config: ResolvedConfig, empty?: PGlite): Promise<{ driver: Driver; statements: string[] }> {
+export async function pushSchemaToPglite(
+  config: ResolvedConfig,
+  empty?: PGlite,
+  files?: string[],
+): Promise<{ driver: Driver; statements: string[] }> {
   const client = empty ?? (await newPglite());
   const driver = pgliteDriver(client);
   try {
     const api = requireFromProject(config.cwd, "drizzle-kit/api", "drizzle-kit");
     const { drizzle } = requireFromProject(config.cwd, "drizzle-orm/pglite", "drizzle-orm");
-    const imports = await loadSchemaExports(schemaFiles(config.cwd, config.schema));
+    const imports = await loadSchemaExports(files ?? schemaFiles(config.cwd, config.schema));
     const statements: string[] = await quietly(async () => {
       if (config.casing) {
         const cur = api.generateDrizzleJson(imports, undefined, config.schemaFilter, config.casing);
