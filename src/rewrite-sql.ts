@@ -207,8 +207,12 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
    * inserts there) when a statement follows it in the output, else the two would run together as one.
    */
   const terminate = (s: Statement | undefined): Edit[] => (s && s.semicolon < 0 ? [{ start: s.end, end: s.end, text: ";", by: "rewrite" }] : []);
+  /** The timeout lines at the top of a file (none in an empty one). */
+  const timeoutHead = (nonTransactional: boolean) => (timeouts && statements.length ? timeoutLines(timeouts, !nonTransactional) : "");
+  /** The top of a file that is not split into phase files: the transaction=off marker when `header`, then the timeouts. */
+  const plainHead = (nonTransactional: boolean, header: boolean) => (header ? NON_TX_HEADER : "") + timeoutHead(nonTransactional);
   const whole = (nonTransactional: boolean, header: boolean): SqlPart[] => {
-    const head = (header ? NON_TX_HEADER : "") + (timeouts && statements.length ? timeoutLines(timeouts, !nonTransactional) : "");
+    const head = plainHead(nonTransactional, header);
     const all = [...(head ? [{ start: 0, end: 0, text: head, by: "rewrite" }] : []), ...edits, ...(added.length ? terminate(statements.at(-1)) : [])];
     let text = applyEdits(input, all, 0, input.length, file);
     if (added.length) text = text.replace(/;?\s*$/, (m) => (m.includes(";") ? ";" : "") + `${BREAKPOINT}\n` + appended(added));
@@ -282,11 +286,10 @@ export function rewriteSql(input: string, file: string, options: RewriteSqlOptio
     const only = phases[0] ?? "expand";
     const nonTransactional = NON_TRANSACTIONAL_PHASES.has(only);
     if (!moved.size) return finish(whole(nonTransactional, only === "concurrent"));
-    const head = (only === "concurrent" ? NON_TX_HEADER : "") + (timeouts ? timeoutLines(timeouts, !nonTransactional) : "");
-    const { phase: _, ...part } = assemble(only, head);
+    const { phase: _, ...part } = assemble(only, plainHead(nonTransactional, only === "concurrent"));
     return finish([part]);
   }
-  const parts: SqlPart[] = phases.map((phase) => assemble(phase, PHASE_HEADER[phase] + (timeouts ? timeoutLines(timeouts, !NON_TRANSACTIONAL_PHASES.has(phase)) : "")));
+  const parts: SqlPart[] = phases.map((phase) => assemble(phase, PHASE_HEADER[phase] + timeoutHead(NON_TRANSACTIONAL_PHASES.has(phase))));
   return finish(parts);
 
   function finish(parts: SqlPart[]): SqlRewrite {
