@@ -157,12 +157,17 @@ function usingCast(raw: any, column: string, to: SqlType | undefined): { viaText
   return inner && ref(inner.arg) && sameType(typeOf(inner.typeName), { name: "text", mods: [], array: 0 }) ? { viaText: true } : undefined;
 }
 
-/** The new type as the statement spells it (from the type name to USING or the end). */
+/** The USING keyword after the new type (which starts at `typeStart`): its index in the statement's tokens, or -1. */
+function usingAt(s: Statement, typeStart: number): number {
+  return s.tokens.findIndex((t) => t.start > typeStart && t.upper === "USING" && t.keyword !== "NO_KEYWORD");
+}
+
+/** The new type as the statement spells it: from the type name to the last token (not a comment) before USING, or the end. */
 function typeSource(ctx: TransformContext, s: Statement, typeName: any): string {
   const start = typeName?.location >= 0 ? ctx.sql.offset(typeName.location) : -1;
   if (start < s.start) return "the new type";
-  const using = s.tokens.find((t) => t.start > start && t.upper === "USING");
-  return ctx.sql.text.slice(start, using ? using.start : s.end).trim();
+  const using = usingAt(s, start);
+  return ctx.sql.text.slice(start, using >= 0 ? codeEndBefore(s.tokens, using) : s.end).trim();
 }
 
 function lines(text: string[]): string {
@@ -227,8 +232,8 @@ function expandContract(ctx: TransformContext, s: Statement, cmd: any, viaText: 
   const typeStart = typeName?.location >= 0 ? ctx.sql.offset(typeName.location) : -1;
   const group = relAt < 0 ? [] : splitTopLevel(tokens, skipQualifiedName(tokens, relAt))[0];
   if (!group?.length || typeStart <= group[0].start || typeStart >= s.end) return false;
-  const using = tokens.findIndex((t) => t.start > typeStart && t.upper === "USING" && t.keyword !== "NO_KEYWORD");
-  const type = ctx.sql.text.slice(typeStart, using >= 0 ? codeEndBefore(tokens, using) : s.end).trim();
+  const using = usingAt(s, typeStart);
+  const type = typeSource(ctx, s, typeName);
   const names = typeChangeNames(rel.relname, cmd.name);
   const table = relSql(rel);
   // The statement itself becomes the ADD COLUMN of the new type: `ALTER COLUMN "c" SET DATA TYPE` -> `ADD COLUMN IF NOT EXISTS "c_dg_new"`, USING ... removed.
